@@ -1,0 +1,3 @@
+"""baton shared library: what every step container and operator tool has in common."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,39 @@
+"""The dataset registry: baton's built-in datasets plus any installed plugin.
+
+A plugin is a package exposing a `Dataset` through the `baton.datasets` entry-point group,
+e.g. `[project.entry-points."baton.datasets"] orders = "acme_orders:DATASET"`.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from baton.dataset import Dataset
+from baton.datasets import flights, weather
+from baton.errors import ConfigError
+
+ENTRY_POINT_GROUP = "baton.datasets"
+BUILTIN = {d.name: d for d in (flights.DATASET, weather.DATASET)}
+
+
+def registry() -> dict[str, Dataset]:
+    """Every dataset this installation knows, by name."""
+    found = dict(BUILTIN)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dataset = ep.load()
+        if not isinstance(dataset, Dataset):
+            raise ConfigError(
+                f"entry point {ep.name} = {ep.value} is not a baton Dataset", reason="bad_plugin"
+            )
+        found[dataset.name] = dataset
+    return found
+
+
+def get(name: str) -> Dataset:
+    """The dataset called `name`, or a ConfigError listing the known ones."""
+    known = registry()
+    if name not in known:
+        raise ConfigError(
+            f"unknown dataset {name!r}; known: {', '.join(sorted(known))}", reason="unknown_dataset"
+        )
+    return known[name]

@@ -1,0 +1,143 @@
+"""Manifests: the commit record of one step's output for one partition, and attempt records.
+
+A step writes its data files first and `_manifest.json` last; readers read only the files a
+manifest names. The attempt record (`_attempt.json`) says how the latest attempt ended,
+including the exit code Cloud Run itself does not report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from baton.errors import DataError
+from baton.storage import Storage
+
+FORMAT_VERSION = 1
+
+
+class FileEntry(BaseModel):
+    """One data file a manifest commits."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    rows: int = Field(ge=0)
+    bytes: int = Field(ge=0)
+
+
+class InputRef(BaseModel):
+    """One input a step read: an upstream manifest or a source object, with its digest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    digest: str
+
+
+class Manifest(BaseModel):
+    """The commit of one step's output for one partition."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format_version: int = FORMAT_VERSION
+    dataset: str
+    step: str
+    partition: date
+    files: tuple[FileEntry, ...]
+    quarantine: tuple[FileEntry, ...] = ()
+    rows_in: int
+    rows_out: int
+    rows_quarantined: int
+    quarantine_reasons: dict[str, int] = Field(default_factory=dict)
+    schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
+    schema_fingerprint: str = ""
+    inputs: tuple[InputRef, ...]
+    code_version: str
+    execution_id: str
+    run_id: str
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float
+    extra: dict[str, object] = Field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """The exact bytes committed (and digested by downstream steps)."""
+        return self.model_dump_json(by_alias=True, indent=2).encode()
+
+
+class AttemptRecord(BaseModel):
+    """How the latest attempt of a step for a partition ended."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset: str
+    step: str
+    partition: date
+    outcome: str  # committed | skipped | failed
+    exit_code: int
+    reason: str = ""
+    message: str = ""
+    execution_id: str
+    run_id: str
+    task_execution: str
+    task_index: int
+    task_attempt: int
+    finished_at: datetime
+    quarantine: tuple[FileEntry, ...] = ()
+    quarantine_reasons: dict[str, int] = Field(default_factory=dict)
+
+
+def digest(data: bytes) -> str:
+    """The digest downstream steps record for an upstream manifest."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def schema_fingerprint(schema: dict[str, str]) -> str:
+    """A short stable fingerprint of column names and types, in order."""
+    return hashlib.sha256(json.dumps(list(schema.items())).encode()).hexdigest()[:16]
+
+
+def read_manifest(storage: Storage, key: str) -> tuple[Manifest, str] | None:
+    """The committed manifest at `key` and its digest, or None when nothing is committed.
+
+    A manifest that is not valid JSON of the right shape is a DataError naming it.
+    """
+    try:
+        data = storage.read_bytes(key)
+    except FileNotFoundError:
+        return None
+    try:
+        return Manifest.model_validate_json(data), digest(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise DataError(
+            f"manifest {storage.uri(key)} is corrupt ({where}: {first['msg']}); rerun the step "
+            "that wrote it with --force",
+            reason="manifest_corrupt",
+        ) from err
+
+
+def verify_files(storage: Storage, manifest: Manifest, key: str) -> None:
+    """Every file the manifest names must exist with the size it recorded."""
+    for entry in manifest.files:
+        info = storage.stat(entry.key)
+        if info is None or info.size != entry.bytes:
+            state = "is missing" if info is None else f"has {info.size} bytes, not {entry.bytes}"
+            raise DataError(
+                f"manifest {storage.uri(key)} lists {storage.uri(entry.key)}, which {state}; "
+                f"rerun the {manifest.step} step for {manifest.partition} with --force",
+                reason="manifest_missing_file",
+            )
+
+
+def read_attempt(storage: Storage, key: str) -> AttemptRecord | None:
+    """The latest attempt record at `key`, or None (also when unreadable: it is advisory)."""
+    try:
+        return AttemptRecord.model_validate_json(storage.read_bytes(key))
+    except (FileNotFoundError, ValidationError):
+        return None

@@ -1,0 +1,259 @@
+"""The commit protocol every step follows for one partition, whatever the step does.
+
+plan inputs -> skip if unchanged since the last commit (unless forced) -> execute -> check the
+row accounting and quarantine tolerance -> write `_manifest.json` last -> delete the files the
+previous commit named -> record the attempt. Steps supply only `plan`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Literal, Protocol
+
+from baton import log
+from baton.config import Settings
+from baton.dataset import Dataset
+from baton.errors import RETRYABLE_EXIT_CODES, BatonError, DataError, ExitCode
+from baton.lake import INPUT_STEP, attempt_key, manifest_key
+from baton.manifest import (
+    AttemptRecord,
+    FileEntry,
+    InputRef,
+    Manifest,
+    read_manifest,
+    schema_fingerprint,
+    verify_files,
+)
+from baton.storage import Storage
+from baton.task import TaskContext
+
+Outcome = Literal["committed", "skipped", "planned"]
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One unit of work: one step of one dataset for one date, and what it may touch."""
+
+    step: str
+    dataset: Dataset
+    day: date
+    storage: Storage
+    settings: Settings
+    task: TaskContext
+    run_id: str
+
+    @property
+    def tolerance(self) -> float:
+        """The bad-row share above which this step fails: settings override the dataset."""
+        override = self.settings.quarantine_tolerance
+        return self.dataset.quarantine_tolerance if override is None else override
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a step produced for one partition (the step's own half of the manifest)."""
+
+    files: Sequence[FileEntry]
+    rows_in: int
+    rows_out: int
+    quarantine: Sequence[FileEntry] = ()
+    rows_quarantined: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    schema: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The inputs a step will read (their digests decide skipping) and how to run it."""
+
+    inputs: Sequence[InputRef]
+    execute: Callable[[], Output]
+
+
+class Step(Protocol):
+    """A step: a name and a planner for one partition."""
+
+    name: str
+
+    def plan(self, part: Partition) -> Plan:
+        """Read the upstream commit(s), fail early on missing inputs, return the plan."""
+        ...
+
+
+class ToleranceError(DataError):
+    """More rows broke the contract than the dataset tolerates; the rejects stay inspectable."""
+
+    def __init__(
+        self, message: str, quarantine: Sequence[FileEntry], reasons: dict[str, int]
+    ) -> None:
+        super().__init__(message, reason="tolerance_exceeded")
+        self.quarantine = tuple(quarantine)
+        self.reasons = dict(reasons)
+
+
+@dataclass(frozen=True)
+class Result:
+    """How one partition's run ended, for summaries."""
+
+    day: date
+    outcome: Outcome | Literal["failed"]
+    exit_code: ExitCode
+    manifest: Manifest | None = None
+    reason: str = ""
+    message: str = ""
+
+
+def new_run_id(task: TaskContext) -> str:
+    """Unique per attempt: Cloud Run execution, task, attempt, and a nonce for local reruns."""
+    return f"{task.execution}-t{task.index}-a{task.attempt}-{uuid.uuid4().hex[:8]}"
+
+
+def _check_accounting(step: str, out: Output) -> None:
+    if out.rows_in != out.rows_out + out.rows_quarantined:
+        raise BatonError(
+            f"{step}: row accounting does not balance: {out.rows_in} in != {out.rows_out} out "
+            f"+ {out.rows_quarantined} quarantined",
+            reason="accounting_mismatch",
+        )
+
+
+def _check_tolerance(part: Partition, out: Output) -> None:
+    if out.rows_in and out.rows_quarantined / out.rows_in > part.tolerance:
+        top = ", ".join(
+            f"{k}={v}" for k, v in sorted(out.quarantine_reasons.items(), key=lambda kv: -kv[1])[:5]
+        )
+        raise ToleranceError(
+            f"{part.step} {part.dataset.name} {part.day}: {out.rows_quarantined} of {out.rows_in} "
+            f"rows broke the contract ({out.rows_quarantined / out.rows_in:.1%} > tolerance "
+            f"{part.tolerance:.1%}); rules: {top}. Nothing was committed; the rejected rows are "
+            f"in {', '.join(part.storage.uri(q.key) for q in out.quarantine)}",
+            out.quarantine,
+            out.quarantine_reasons,
+        )
+
+
+def _manifest(
+    part: Partition, plan: Plan, out: Output, started: datetime, clock: float
+) -> Manifest:
+    return Manifest(
+        dataset=part.dataset.name,
+        step=part.step,
+        partition=part.day,
+        files=tuple(out.files),
+        quarantine=tuple(out.quarantine),
+        rows_in=out.rows_in,
+        rows_out=out.rows_out,
+        rows_quarantined=out.rows_quarantined,
+        quarantine_reasons=out.quarantine_reasons,
+        schema=out.schema,
+        schema_fingerprint=schema_fingerprint(out.schema),
+        inputs=tuple(plan.inputs),
+        code_version=part.settings.code_version,
+        execution_id=part.settings.execution_id,
+        run_id=part.run_id,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        duration_s=round(time.perf_counter() - clock, 3),
+        extra=out.extra,
+    )
+
+
+def _unchanged(committed: Manifest | None, plan: Plan, settings: Settings) -> bool:
+    return (
+        committed is not None
+        and tuple(committed.inputs) == tuple(plan.inputs)
+        and committed.code_version == settings.code_version
+    )
+
+
+def run_partition(
+    step: Step, part: Partition, *, force: bool = False, dry_run: bool = False
+) -> Result:
+    """Run `step` for one partition under the commit protocol. Raises BatonError on failure."""
+    clock, started = time.perf_counter(), datetime.now(UTC)
+    key = manifest_key(part.step, part.dataset.name, part.day)
+    found = read_manifest(part.storage, key)
+    committed = found[0] if found else None
+    plan = step.plan(part)
+    if not force and _unchanged(committed, plan, part.settings):
+        return Result(part.day, "skipped", ExitCode.OK, committed)
+    if dry_run:
+        return Result(part.day, "planned", ExitCode.OK, committed)
+    out = plan.execute()
+    _check_accounting(part.step, out)
+    try:
+        _check_tolerance(part, out)
+    except ToleranceError:
+        for entry in out.files:
+            part.storage.delete(entry.key)
+        raise
+    manifest = _manifest(part, plan, out, started, clock)
+    part.storage.write_bytes(key, manifest.to_bytes())  # the commit
+    if committed is not None:
+        keep = {f.key for f in (*manifest.files, *manifest.quarantine)}
+        for stale in (*committed.files, *committed.quarantine):
+            if stale.key not in keep:
+                part.storage.delete(stale.key)
+    return Result(part.day, "committed", ExitCode.OK, manifest)
+
+
+def record_attempt(
+    part: Partition,
+    result: Result,
+    quarantine: Sequence[FileEntry] = (),
+    reasons: dict[str, int] | None = None,
+) -> None:
+    """Write the partition's attempt record; it is advisory, so a failure to write is logged."""
+    record = AttemptRecord(
+        dataset=part.dataset.name,
+        step=part.step,
+        partition=part.day,
+        outcome=result.outcome,
+        exit_code=int(result.exit_code),
+        reason=result.reason,
+        message=result.message[:2000],
+        execution_id=part.settings.execution_id,
+        run_id=part.run_id,
+        task_execution=part.task.execution,
+        task_index=part.task.index,
+        task_attempt=part.task.attempt,
+        finished_at=datetime.now(UTC),
+        quarantine=tuple(quarantine),
+        quarantine_reasons=reasons or {},
+    )
+    try:
+        part.storage.write_bytes(
+            attempt_key(part.step, part.dataset.name, part.day),
+            record.model_dump_json(indent=2).encode(),
+        )
+    except Exception as err:
+        log.get().warning("attempt record not written", error=str(err))
+
+
+def worst_exit(codes: Sequence[ExitCode]) -> ExitCode:
+    """One exit code for a task that ran several partitions: a retryable failure wins, so
+    Cloud Run retries the task (committed partitions then skip); else the first failure."""
+    failures = [c for c in codes if c != ExitCode.OK]
+    retryable = [c for c in failures if c in RETRYABLE_EXIT_CODES]
+    return (retryable or failures or [ExitCode.OK])[0]
+
+
+def read_upstream(part: Partition) -> tuple[Manifest, InputRef]:
+    """The committed output of the step before `part.step`, verified, and its input digest."""
+    before = INPUT_STEP[part.step]
+    key = manifest_key(before, part.dataset.name, part.day)
+    found = read_manifest(part.storage, key)
+    if found is None:
+        raise DataError(
+            f"no committed {before} output for {part.dataset.name} {part.day}: "
+            f"{part.storage.uri(key)} does not exist; run {before} for this date first",
+            reason="missing_input",
+        )
+    manifest, digest = found
+    verify_files(part.storage, manifest, key)
+    return manifest, InputRef(key=key, digest=digest)

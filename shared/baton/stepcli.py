@@ -1,0 +1,185 @@
+"""The command line every step container shares: `python -m baton_<step> run --date ...`.
+
+This is the only layer that reads the process environment and turns errors into exit codes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from baton import datasets, log
+from baton.config import Settings, load_settings
+from baton.errors import BatonError, ConfigError, ExitCode
+from baton.lake import parse_date
+from baton.step import (
+    Partition,
+    Result,
+    Step,
+    ToleranceError,
+    new_run_id,
+    record_attempt,
+    run_partition,
+    worst_exit,
+)
+from baton.storage import open_storage
+from baton.task import TaskContext, shard
+
+
+def _date_option(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+
+
+def _dates(day: date | None, settings: Settings, task: TaskContext) -> list[date]:
+    if day is not None:
+        return [day]
+    if settings.dates is None:
+        raise ConfigError(
+            "no partition given: pass --date YYYY-MM-DD, or set BATON_DATES to a JSON list of "
+            "dates (batched mode)",
+            reason="no_dates",
+        )
+    return shard(settings.dates, task.index, task.count)
+
+
+def _summary(part: Partition, result: Result, seconds: float) -> None:
+    m = result.manifest
+    fields: dict[str, object] = {
+        "outcome": result.outcome,
+        "exit_code": int(result.exit_code),
+        "duration_s": round(seconds, 3),
+    }
+    if m is not None and result.outcome == "committed":
+        fields |= {
+            "rows_in": m.rows_in,
+            "rows_out": m.rows_out,
+            "rows_quarantined": m.rows_quarantined,
+            "bytes_out": sum(f.bytes for f in m.files),
+            "quarantine_reasons": m.quarantine_reasons,
+        }
+    if result.outcome == "failed":
+        log.get().error("step failed", reason=result.reason, error=result.message, **fields)
+    else:
+        log.get().info("step finished", **fields)
+
+
+def _run_one(step: Step, part: Partition, force: bool, dry_run: bool) -> Result:
+    log.bind(
+        {
+            "step": part.step,
+            "dataset": part.dataset.name,
+            "partition_date": part.day.isoformat(),
+            "execution_id": part.settings.execution_id,
+            "task_index": part.task.index,
+            "attempt": part.task.attempt,
+            "run_id": part.run_id,
+        }
+    )
+    started = time.perf_counter()
+    quarantine, reasons = (), {}
+    try:
+        result = run_partition(step, part, force=force, dry_run=dry_run)
+    except ToleranceError as err:
+        quarantine, reasons = err.quarantine, err.reasons
+        result = Result(part.day, "failed", err.exit_code, reason=err.reason, message=err.message)
+    except BatonError as err:
+        result = Result(part.day, "failed", err.exit_code, reason=err.reason, message=err.message)
+    except Exception as err:
+        log.get().exception("unexpected error")
+        result = Result(
+            part.day, "failed", ExitCode.BUG, reason="bug", message=f"{type(err).__name__}: {err}"
+        )
+    if not dry_run:
+        record_attempt(part, result, quarantine, reasons)
+    _summary(part, result, time.perf_counter() - started)
+    return result
+
+
+def execute(
+    step: Step,
+    day: date | None,
+    dataset: str,
+    *,
+    force: bool,
+    dry_run: bool,
+    verbose: bool,
+    environ: Mapping[str, str],
+) -> ExitCode:
+    """Run `step` for its partitions (one date, or this task's share of BATON_DATES)."""
+    log.configure("debug" if verbose else environ.get("BATON_LOG_LEVEL", "info"))
+    try:
+        settings = load_settings({"log_level": "debug" if verbose else None}, environ)
+        task = TaskContext.from_env(environ)
+        days = _dates(day, settings, task)
+        definition = datasets.get(dataset)
+        storage = open_storage(settings.lake_root)
+    except BatonError as err:
+        log.get().error("cannot start", step=step.name, reason=err.reason, error=err.message)
+        return err.exit_code
+    if not days:
+        log.get().info(
+            "nothing to do: no dates for this task", step=step.name, task_index=task.index
+        )
+        return ExitCode.OK
+    results = [
+        _run_one(
+            step,
+            Partition(step.name, definition, d, storage, settings, task, new_run_id(task)),
+            force,
+            dry_run,
+        )
+        for d in days
+    ]
+    return worst_exit([r.exit_code for r in results])
+
+
+def build_app(step: Step, summary: str) -> typer.Typer:
+    """The Typer app of one step container."""
+    app = typer.Typer(
+        add_completion=False, no_args_is_help=True, help=summary, pretty_exceptions_enable=False
+    )
+
+    @app.callback()
+    def _root() -> None:
+        """baton step container."""
+
+    @app.command("run")
+    def run(
+        day: Annotated[
+            date | None,
+            typer.Option(
+                "--date",
+                parser=_date_option,
+                metavar="YYYY-MM-DD",
+                help="partition date; omit to take this task's share of BATON_DATES",
+            ),
+        ] = None,
+        dataset: Annotated[
+            str, typer.Option(envvar="BATON_DATASET", help="registered dataset name")
+        ] = "flights",
+        force: Annotated[
+            bool,
+            typer.Option("--force", help="run even if inputs are unchanged since the last commit"),
+        ] = False,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="plan and report, write nothing")
+        ] = False,
+        verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logs")] = False,
+    ) -> None:
+        """Run the step for one partition (or this task's share of BATON_DATES)."""
+        code = execute(
+            step, day, dataset, force=force, dry_run=dry_run, verbose=verbose, environ=os.environ
+        )
+        raise typer.Exit(int(code))
+
+    return app

@@ -1,0 +1,77 @@
+"""Pure polars: landing text columns -> typed raw rows, and the rows whose values do not parse."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import polars as pl
+from baton.contract import failed_rules
+
+REASONS = "_reasons"
+_TYPED = "__typed_"
+
+
+def header_problems(found: list[str], expected: list[str]) -> list[str]:
+    """What is wrong with a landing file's header (empty: nothing)."""
+    problems = []
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    if missing:
+        problems.append(f"missing column(s) {missing}")
+    if extra:
+        problems.append(f"unexpected column(s) {extra}")
+    if len(found) == 1 and len(expected) > 1:
+        for sep in (";", "\t", "|"):
+            if sep in found[0]:
+                problems.append(f"the header looks {sep!r}-separated, not the expected separator")
+    return problems
+
+
+def parse_expr(column: str, dtype: pl.DataType, options: Mapping[str, Any]) -> pl.Expr:
+    """Text column -> `dtype`; a value that does not parse becomes null."""
+    text = pl.col(column).str.strip_chars()
+    if isinstance(dtype, pl.Datetime):
+        return text.str.to_datetime(
+            options.get("format"),
+            time_unit=dtype.time_unit,
+            time_zone=dtype.time_zone,
+            strict=False,
+        )
+    if isinstance(dtype, pl.Date):
+        return text.str.to_date(options.get("format"), strict=False)
+    if isinstance(dtype, pl.Boolean):
+        lowered = text.str.to_lowercase()
+        return (
+            pl.when(lowered.is_in(["true", "1"]))
+            .then(True)
+            .when(lowered.is_in(["false", "0"]))
+            .then(False)
+        )
+    if dtype == pl.String():
+        return pl.col(column)
+    return text.cast(dtype, strict=False)
+
+
+def parse(
+    text: pl.LazyFrame,
+    schema: Mapping[str, pl.DataType],
+    options: Callable[[str], Mapping[str, Any]],
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Split text rows into (typed rows, rejected text rows with `_reasons`).
+
+    A row is rejected when any non-null text value fails to parse; its reasons name the
+    columns (`unparsable:<column>`), never the values.
+    """
+    columns = list(schema)
+    typed = text.with_columns(
+        [parse_expr(c, dtype, options(c)).alias(_TYPED + c) for c, dtype in schema.items()]
+    )
+    checks = [
+        (f"unparsable:{c}", pl.col(_TYPED + c).is_not_null() | pl.col(c).is_null()) for c in columns
+    ]
+    judged = typed.with_columns(failed_rules(checks).alias(REASONS))
+    ok = pl.col(REASONS).list.len() == 0
+    good = judged.filter(ok).select([pl.col(_TYPED + c).alias(c) for c in columns])
+    bad = judged.filter(~ok).select(*columns, REASONS)
+    return good, bad

@@ -1,0 +1,1 @@
+"""baton load: validated partition -> warehouse partition (replaced whole) and its marts."""

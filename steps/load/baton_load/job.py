@@ -1,0 +1,48 @@
+"""Load's I/O sequence: replace the table partition, then rebuild and replace each mart's."""
+
+from __future__ import annotations
+
+from baton.lake import step_prefix
+from baton.manifest import FileEntry, Manifest
+from baton.parquet import write_parquet
+from baton.step import Output, Partition, Plan, read_upstream
+from baton.warehouse import TableSpec, open_warehouse
+
+from baton_load.core import build_mart
+
+
+class Load:
+    """Validated -> warehouse."""
+
+    name = "load"
+
+    def plan(self, part: Partition) -> Plan:
+        validated, ref = read_upstream(part)
+        return Plan([ref], lambda: self._execute(part, validated))
+
+    def _execute(self, part: Partition, validated: Manifest) -> Output:
+        dataset = part.dataset
+        warehouse = open_warehouse(part.settings, part.storage, part.run_id)
+        keys = [f.key for f in validated.files]
+        table = TableSpec(dataset.destination, dataset.contract.warehouse_columns())
+        loaded = warehouse.replace_partition(table, part.day, keys, validated.rows_out)
+        tables: dict[str, int] = {table.name: loaded}
+        mart_files: list[FileEntry] = []
+        for mart in dataset.marts:
+            key = f"{step_prefix('load', dataset.name, part.day)}/{mart.destination.table}-{part.run_id}.parquet"
+            (entry,) = write_parquet(
+                part.storage, [(build_mart(mart, part.storage.scan_parquet(keys)), key)]
+            )
+            spec = TableSpec(mart.destination, mart.columns)
+            tables[spec.name] = warehouse.replace_partition(spec, part.day, [key], entry.rows)
+            mart_files.append(entry)
+        return Output(
+            files=mart_files,
+            rows_in=validated.rows_out,
+            rows_out=loaded,
+            schema={c.name: str(c.dtype) for c in table.columns},
+            extra={"warehouse": warehouse.describe(), "tables": tables},
+        )
+
+
+STEP = Load()

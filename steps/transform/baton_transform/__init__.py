@@ -1,0 +1,1 @@
+"""baton transform: raw partition -> staged partition (the dataset's transform, then dedupe)."""

@@ -1,0 +1,41 @@
+"""Pure polars: conform a transformed frame to its contract's columns and split off repeats."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+from baton.contract import Contract
+from baton.uniqueness import ROW, is_repeat, repeated_rows
+
+REASONS = "_reasons"
+DUPLICATE_KEY = "duplicate_key"
+
+
+def conform(frame: pl.LazyFrame, contract: Contract) -> tuple[pl.LazyFrame, list[str]]:
+    """The frame in contract column order, and what keeps it from the contract's schema."""
+    schema = frame.collect_schema()
+    problems = contract.schema_problems(
+        pl.Schema([(n, schema[n]) for n in contract.names if n in schema])
+    )
+    return frame.select([c for c in contract.names if c in schema]), problems
+
+
+def split_repeats(
+    frame: pl.LazyFrame, key: Sequence[str]
+) -> tuple[pl.LazyFrame, pl.LazyFrame | None]:
+    """(first row of every key, later rows with the same key tagged `duplicate_key`).
+
+    The second frame is None when no key repeats, so the common case is one pass.
+    """
+    repeats = repeated_rows(frame, key)
+    if repeats.is_empty():
+        return frame, None
+    numbered = frame.with_row_index(ROW)
+    first = numbered.filter(~is_repeat(repeats)).drop(ROW)
+    later = (
+        numbered.filter(is_repeat(repeats))
+        .drop(ROW)
+        .with_columns(pl.lit([DUPLICATE_KEY], dtype=pl.List(pl.String())).alias(REASONS))
+    )
+    return first, later

@@ -1,0 +1,1 @@
+"""baton validate: staged partition -> validated rows + quarantined rows with the rules broken."""

@@ -1,0 +1,60 @@
+"""Validate's I/O sequence: read the staged commit and references, judge, write both halves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from baton.contract import PartitionContext
+from baton.lake import data_key, quarantine_key
+from baton.manifest import Manifest
+from baton.parquet import reason_counts, schema_of, write_parquet
+from baton.references import load_references
+from baton.step import Output, Partition, Plan, read_upstream
+from baton.uniqueness import repeated_rows
+
+from baton_validate.core import checks, split
+
+
+class Validate:
+    """Staged -> validated + quarantine."""
+
+    name = "validate"
+
+    def plan(self, part: Partition) -> Plan:
+        staged, staged_ref = read_upstream(part)
+        refs, ref_inputs = load_references(part.storage, part.dataset)
+        return Plan([staged_ref, *ref_inputs], lambda: self._execute(part, staged, refs))
+
+    def _execute(self, part: Partition, staged: Manifest, refs: dict) -> Output:
+        dataset = part.dataset
+        frame = part.storage.scan_parquet([f.key for f in staged.files])
+        where = part.storage.uri(staged.files[0].key) if staged.files else "staged partition"
+        dataset.contract.require_schema(frame.collect_schema(), where)
+        ctx = PartitionContext(part.day, refs)
+        rules = checks(
+            dataset.contract,
+            ctx,
+            dataset.destination.partition_column,
+            repeated_rows(frame, dataset.key),
+        )
+        valid, rejected = split(frame, dataset.contract, rules, part.run_id, datetime.now(UTC))
+        q_key = quarantine_key("validate", dataset.name, part.day, part.run_id)
+        written, bad = write_parquet(
+            part.storage,
+            [(valid, data_key("validate", dataset.name, part.day, part.run_id)), (rejected, q_key)],
+        )
+        if not bad.rows:
+            part.storage.delete(q_key)
+        quarantine = [bad] if bad.rows else []
+        return Output(
+            files=[written],
+            rows_in=staged.rows_out,
+            rows_out=written.rows,
+            quarantine=quarantine,
+            rows_quarantined=bad.rows,
+            quarantine_reasons=reason_counts(part.storage, quarantine),
+            schema=schema_of(valid),
+        )
+
+
+STEP = Validate()

@@ -1,0 +1,1 @@
+"""baton's local twin and operator tools: the Workflows engine, the local job runner, `baton`."""
