@@ -7,14 +7,14 @@ from datetime import date, timedelta
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
 from baton.config import load_settings
 from baton.errors import BatonError
 from baton.lake import parse_date
 from baton.ledger import ledger
 from baton.storage import open_storage
-from rich.console import Console
-from rich.table import Table
-
 from baton_workflows.seed import seed
 
 app = typer.Typer(

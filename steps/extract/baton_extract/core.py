@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
+
 from baton.contract import failed_rules
 
 REASONS = "_reasons"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import polars as pl
+
 from baton.errors import DataError
 from baton.lake import data_key, quarantine_key
 from baton.manifest import InputRef
 from baton.parquet import reason_counts, schema_of, write_parquet
 from baton.step import Output, Partition, Plan
-
 from baton_extract.core import header_problems, parse
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+
 from baton.dataset import Mart
 
 

@@ -7,7 +7,6 @@ from baton.manifest import FileEntry, Manifest
 from baton.parquet import write_parquet
 from baton.step import Output, Partition, Plan, read_upstream
 from baton.warehouse import TableSpec, open_warehouse
-
 from baton_load.core import build_mart
 
 

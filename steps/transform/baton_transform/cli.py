@@ -1,7 +1,6 @@
 """Command line of the transform container (no logic: the shared step CLI does the work)."""
 
 from baton.stepcli import build_app
-
 from baton_transform.job import STEP
 
 app = build_app(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import polars as pl
+
 from baton.contract import Contract
 from baton.uniqueness import ROW, is_repeat, repeated_rows
 

@@ -9,7 +9,6 @@ from baton.manifest import Manifest
 from baton.parquet import schema_of, write_parquet
 from baton.references import load_references
 from baton.step import Output, Partition, Plan, read_upstream
-
 from baton_transform.core import DUPLICATE_KEY, conform, split_repeats
 
 

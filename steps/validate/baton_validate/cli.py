@@ -1,7 +1,6 @@
 """Command line of the validate container (no logic: the shared step CLI does the work)."""
 
 from baton.stepcli import build_app
-
 from baton_validate.job import STEP
 
 app = build_app(

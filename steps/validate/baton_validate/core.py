@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
+
 from baton.contract import Contract, PartitionContext, failed_rules
 from baton.uniqueness import ROW, is_repeat
 

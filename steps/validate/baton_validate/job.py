@@ -11,7 +11,6 @@ from baton.parquet import reason_counts, schema_of, write_parquet
 from baton.references import load_references
 from baton.step import Output, Partition, Plan, read_upstream
 from baton.uniqueness import repeated_rows
-
 from baton_validate.core import checks, split
 
 
