@@ -288,6 +288,7 @@ def test_the_contract_names_every_rule_a_row_breaks():
             "air_time_sane",
             "dep_delay_sane",
             "arr_delay_sane",
+            "scheduled_has_times",
         ]
     ]
 
