@@ -104,10 +104,24 @@ def warehouse_rows(lake: Lake, table: str, *, audit: bool = False) -> pl.DataFra
     if not lake.warehouse.exists():
         return pl.DataFrame()
     with duckdb.connect(str(lake.warehouse), read_only=True) as con:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")}
+        tables = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
         if table not in tables:
             return pl.DataFrame()
-        frame = con.execute(f'SELECT * FROM "{table}"').pl()
+        types = con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?"
+            " ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        # TIMESTAMPTZ reaches Python only through pytz, which baton does not ship: read it
+        # as a naive UTC timestamp instead.
+        columns = ", ".join(
+            f'timezone(\'UTC\', "{n}") AS "{n}"' if t == "TIMESTAMP WITH TIME ZONE" else f'"{n}"'
+            for n, t in types
+        )
+        relation = con.sql(f'SELECT {columns} FROM "{table}"')
+        frame = pl.DataFrame(relation.fetchall(), schema=relation.columns, orient="row")
     if not audit:
         frame = frame.select([c for c in frame.columns if not c.startswith("_")])
     return frame.sort(frame.columns)
@@ -118,7 +132,9 @@ def warehouse_tables(lake: Lake) -> dict[str, pl.DataFrame]:
     if not lake.warehouse.exists():
         return {}
     with duckdb.connect(str(lake.warehouse), read_only=True) as con:
-        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")]
+        names = [
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        ]
     return {name: warehouse_rows(lake, name, audit=True) for name in sorted(names)}
 
 
