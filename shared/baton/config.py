@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     bq_project: str | None = None
     bq_dataset: str = "baton"
     bq_location: str = "US"
+    bq_api_endpoint: str | None = Field(
+        None, description="BigQuery API root of a local stand-in (anonymous credentials); tests"
+    )
     quarantine_tolerance: float | None = Field(
         None, ge=0.0, le=1.0, description="override every dataset's bad-row share tolerance"
     )
