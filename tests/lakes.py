@@ -30,6 +30,8 @@ STEP_OBJECTS = {"extract": EXTRACT, "transform": TRANSFORM, "validate": VALIDATE
 JAN_1, JAN_2, JAN_3 = date(2013, 1, 1), date(2013, 1, 2), date(2013, 1, 3)
 FEB_12 = date(2013, 2, 12)  # weather: EWR reports a 1,048 mph wind at one hour
 SEEDED_DAYS = (JAN_1, JAN_2, JAN_3, FEB_12)
+BUCKET = "baton-test"
+"""The bucket the GCS emulator fixture creates."""
 
 
 def seed_days(root: Path, days: tuple[date, ...] = SEEDED_DAYS) -> None:

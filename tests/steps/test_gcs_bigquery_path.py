@@ -21,7 +21,6 @@ import contextlib
 import io
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -40,32 +39,11 @@ from baton.stepcli import execute
 from baton.storage import GcsStorage, LocalStorage
 from baton.warehouse import open_warehouse
 from baton_workflows.seed import seed
-from gcp_storage_emulator.server import create_server
-from lakes import JAN_2, STEP_OBJECTS
+from lakes import BUCKET, JAN_2, STEP_OBJECTS
 
 pytestmark = pytest.mark.slow
 
-BUCKET = "baton-test"
 PROJECT, BQ_DATASET = "test-project", "baton"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def gcs() -> Iterator[str]:
-    """A GCS emulator on loopback; yields its host and sets STORAGE_EMULATOR_HOST meanwhile."""
-    port = _free_port()
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=BUCKET)
-    server.start()
-    host = f"http://127.0.0.1:{port}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STORAGE_EMULATOR_HOST", host)
-        yield host
-    server.stop()
 
 
 class _Recorder(BaseHTTPRequestHandler):
