@@ -183,3 +183,39 @@ def test_any_sequence_of_reruns_leaves_the_same_warehouse_rows(committed_templat
             assert lake.chain(day) == OK
         for table, rows in expected.items():
             assert warehouse_rows(lake, table).equals(rows), table
+
+
+def test_a_run_logs_json_lines_and_one_summary_line_with_the_accounting(lake, capsys):
+    from baton.stepcli import execute
+    from lakes import STEP_OBJECTS
+
+    code = execute(
+        STEP_OBJECTS["extract"],
+        JAN_1,
+        "flights",
+        force=False,
+        dry_run=False,
+        verbose=False,
+        environ=lake.environ(BATON_EXECUTION_ID="exec-7"),
+    )
+    assert code == ExitCode.OK
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (summary,) = [line for line in lines if line["message"] == "step finished"]
+    assert summary["severity"] == "INFO"
+    assert (
+        summary["outcome"],
+        summary["rows_in"],
+        summary["rows_out"],
+        summary["rows_quarantined"],
+    ) == ("committed", 842, 842, 0)
+    assert summary["bytes_out"] > 0 and summary["duration_s"] >= 0
+    assert summary["logging.googleapis.com/labels"] == {
+        "step": "extract",
+        "dataset": "flights",
+        "partition_date": "2013-01-01",
+        "execution_id": "exec-7",
+        "task_index": "0",
+        "attempt": "0",
+    }
+    record = _attempt(lake, "extract", JAN_1)
+    assert (record.outcome, record.exit_code, record.execution_id) == ("committed", 0, "exec-7")
