@@ -14,9 +14,10 @@ from baton.errors import ExitCode
 from baton.lake import STEPS, attempt_key
 from baton.ledger import ledger
 from baton.manifest import read_attempt
+from baton.stepcli import execute
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lakes import FEB_12, JAN_1, JAN_2, JAN_3, Lake, warehouse_rows
+from lakes import FEB_12, JAN_1, JAN_2, JAN_3, STEP_OBJECTS, Lake, warehouse_rows
 
 OK = [ExitCode.OK] * 4
 
@@ -186,9 +187,6 @@ def test_any_sequence_of_reruns_leaves_the_same_warehouse_rows(committed_templat
 
 
 def test_a_run_logs_json_lines_and_one_summary_line_with_the_accounting(lake, capsys):
-    from baton.stepcli import execute
-    from lakes import STEP_OBJECTS
-
     code = execute(
         STEP_OBJECTS["extract"],
         JAN_1,
