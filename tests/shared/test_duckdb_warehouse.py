@@ -105,6 +105,8 @@ def test_a_retyped_column_is_refused_with_what_to_do(storage, warehouse):
 
 
 def test_a_gs_lake_needs_the_bigquery_warehouse(tmp_path):
+    # A lake with no local paths, as GcsStorage is; the real one is tested against the GCS
+    # emulator in tests/steps/test_gcs_bigquery_path.py, this only needs `local_path`.
     class _Remote(LocalStorage):
         def local_path(self, key: str) -> None:
             return None

@@ -33,8 +33,7 @@ def test_missing_and_unexpected_columns_are_both_named():
 
 
 def test_a_header_split_on_another_separator_is_recognised():
-    (found,) = [["a;b;c"]]
-    problems = header_problems(found, ["a", "b", "c"])
+    problems = header_problems(["a;b;c"], ["a", "b", "c"])
     assert "the header looks ';'-separated, not the expected separator" in problems
 
 
