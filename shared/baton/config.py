@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from baton import __version__
 from baton.errors import ConfigError
@@ -30,6 +35,9 @@ class Settings(BaseSettings):
     bq_project: str | None = None
     bq_dataset: str = "baton"
     bq_location: str = "US"
+    bq_api_endpoint: str | None = Field(
+        None, description="BigQuery API root of a local stand-in (anonymous credentials); tests"
+    )
     quarantine_tolerance: float | None = Field(
         None, ge=0.0, le=1.0, description="override every dataset's bad-row share tolerance"
     )
@@ -61,6 +69,22 @@ class Settings(BaseSettings):
         return self.duckdb_path or self.home / "warehouse.duckdb"
 
 
+class _ExplicitSettings(Settings):
+    """Settings from the mapping given to `load_settings` alone: with an explicit `environ`,
+    the process environment must not leak in (pydantic-settings reads it by default)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def load_settings(
     overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -75,7 +99,7 @@ def load_settings(
         prefixed = {
             k[len("BATON_") :].lower(): v for k, v in environ.items() if k.startswith("BATON_")
         }
-        return Settings.model_validate({**prefixed, **clean})
+        return _ExplicitSettings(**{**prefixed, **clean})
     except ValidationError as err:
         problems = "; ".join(
             f"BATON_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in err.errors()

@@ -171,14 +171,26 @@ def _unchanged(committed: Manifest | None, plan: Plan, settings: Settings) -> bo
     )
 
 
+def _committed(part: Partition, key: str, force: bool) -> Manifest | None:
+    """The step's current commit. A corrupt one fails the step unless forced: --force is the
+    documented repair, so it replaces the corrupt manifest (its files become stale garbage)."""
+    try:
+        found = read_manifest(part.storage, key)
+    except DataError as err:
+        if not force or err.reason != "manifest_corrupt":
+            raise
+        log.get().warning("replacing a corrupt manifest", manifest=key, error=err.message)
+        return None
+    return found[0] if found else None
+
+
 def run_partition(
     step: Step, part: Partition, *, force: bool = False, dry_run: bool = False
 ) -> Result:
     """Run `step` for one partition under the commit protocol. Raises BatonError on failure."""
     clock, started = time.perf_counter(), datetime.now(UTC)
     key = manifest_key(part.step, part.dataset.name, part.day)
-    found = read_manifest(part.storage, key)
-    committed = found[0] if found else None
+    committed = _committed(part, key, force)
     plan = step.plan(part)
     if not force and _unchanged(committed, plan, part.settings):
         return Result(part.day, "skipped", ExitCode.OK, committed)

@@ -176,7 +176,7 @@ class GcsStorage:
         guarded = retry(
             retry=retry_if_exception_type(self._transient),
             stop=stop_after_attempt(5),
-            wait=wait_exponential_jitter(initial=0.5, max=8),
+            wait=wait_exponential_jitter(multiplier=0.5, max=8),
             reraise=True,
         )(fn)
         try:

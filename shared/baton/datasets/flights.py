@@ -5,7 +5,10 @@ name, a status and a delay bucket. Known quirks of the real data, handled on pur
 - four destinations (BQN, PSE, SJU in Puerto Rico, STT in the Virgin Islands) are missing from
   the airports table: the reference is supplemented with them below, so their flights load;
 - cancelled flights have no actual times: they load with status "cancelled" and null actuals;
-- flights with a departure but no arrival delay were diverted: status "diverted", null arrival.
+- flights with a departure but no arrival delay were diverted: status "diverted", null arrival;
+- times are local clock readings: on the two DST change days an arrival past midnight is
+  rolled to the next local day before converting to UTC, and a reading inside the skipped
+  hour (B6 35 "arrived 02:03" on 2013-03-10) is taken as read off the not-yet-moved clock.
 """
 
 from __future__ import annotations
@@ -126,6 +129,17 @@ CONTRACT = Contract(
         rule("arrival_after_departure", "actual arrival after actual departure, in UTC")(
             lambda ctx: pl.col("arr_utc") > pl.col("dep_utc")
         ),
+        rule("scheduled_has_times", "a flight that arrived has actual departure and arrival")(
+            lambda ctx: (
+                (pl.col("status") != "scheduled")
+                | (pl.col("dep_utc").is_not_null() & pl.col("arr_utc").is_not_null())
+            )
+        ),
+        rule("block_time_covers_air_time", "gate to gate (UTC) is at least the air time")(
+            lambda ctx: (
+                (pl.col("arr_utc") - pl.col("dep_utc")).dt.total_minutes() >= pl.col("air_time_min")
+            )
+        ),
         rule("cancelled_has_no_departure")(
             lambda ctx: (pl.col("status") != "cancelled") | pl.col("dep_utc").is_null()
         ),
@@ -143,23 +157,43 @@ def _minutes(hhmm: str) -> pl.Expr:
 
 
 def _to_utc(local: pl.Expr, tz: pl.Expr, zones: list[str]) -> pl.Expr:
-    """Local wall time in per-row zone `tz` to UTC (polars takes one zone per expression)."""
+    """Local wall time in per-row zone `tz` to UTC (polars takes one zone per expression).
+
+    A repeated hour (clocks fall back) reads as the earlier instant; a skipped one (clocks
+    spring forward, e.g. 02:03) was read off a clock not yet moved on, so it means the instant
+    one hour later on the new clock. Either way a real time never becomes null.
+    """
+
+    def convert(wall: pl.Expr, zone: str) -> pl.Expr:
+        return wall.dt.replace_time_zone(
+            zone, ambiguous="earliest", non_existent="null"
+        ).dt.convert_time_zone("UTC")
+
     branches = [
         pl.when(tz == zone).then(
-            local.dt.replace_time_zone(
-                zone, ambiguous="earliest", non_existent="null"
-            ).dt.convert_time_zone("UTC")
+            pl.coalesce(convert(local, zone), convert(local + pl.duration(hours=1), zone))
         )
         for zone in zones
     ]
     return pl.coalesce(branches) if branches else pl.lit(None, dtype=UTC)
 
 
-def _after(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
-    """`later` rolled forward by whole days until it is after `earlier` (past-midnight times)."""
+def _to_local(instant: pl.Expr, tz: pl.Expr, zones: list[str]) -> pl.Expr:
+    """A UTC instant as the wall time of per-row zone `tz` (naive)."""
+    branches = [
+        pl.when(tz == zone).then(instant.dt.convert_time_zone(zone).dt.replace_time_zone(None))
+        for zone in zones
+    ]
+    return pl.coalesce(branches) if branches else pl.lit(None, dtype=pl.Datetime("us"))
+
+
+def _after(local: pl.Expr, floor: pl.Expr) -> pl.Expr:
+    """Local wall time `local` rolled forward by whole local days until it is after `floor`
+    (the departure as a wall time in the same zone): an arrival clock time past midnight
+    belongs to a later day. Rolling in local time, not UTC, keeps DST change days right."""
     day = pl.duration(days=1)
-    once = pl.when(later <= earlier).then(later + day).otherwise(later)
-    return pl.when(once <= earlier).then(once + day).otherwise(once)
+    once = pl.when(local <= floor).then(local + day).otherwise(local)
+    return pl.when(once <= floor).then(once + day).otherwise(once)
 
 
 def transform(raw: pl.LazyFrame, ctx: PartitionContext) -> pl.LazyFrame:
@@ -175,9 +209,21 @@ def transform(raw: pl.LazyFrame, ctx: PartitionContext) -> pl.LazyFrame:
         (_minutes("sched_dep_time") + pl.col("dep_delay") - _minutes("dep_time")) / 1440
     ).round()
     frame = (
-        raw.join(tz.rename({"faa": "origin", "tzone": "origin_tz"}), on="origin", how="left")
-        .join(tz.rename({"faa": "dest", "tzone": "dest_tz"}), on="dest", how="left")
-        .join(airlines.lazy(), on="carrier", how="left")
+        # Joins keep the landing order: dedupe keeps the first row of a key, so the order
+        # decides which duplicate is quarantined, and it must be the same on every rerun.
+        raw.join(
+            tz.rename({"faa": "origin", "tzone": "origin_tz"}),
+            on="origin",
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            tz.rename({"faa": "dest", "tzone": "dest_tz"}),
+            on="dest",
+            how="left",
+            maintain_order="left",
+        )
+        .join(airlines.lazy(), on="carrier", how="left", maintain_order="left")
         .with_columns(
             flight_date=flight_date,
             sched_dep_utc=_to_utc(midnight + _clock("sched_dep_time"), pl.col("origin_tz"), zones),
@@ -186,14 +232,22 @@ def transform(raw: pl.LazyFrame, ctx: PartitionContext) -> pl.LazyFrame:
                 pl.col("origin_tz"),
                 zones,
             ),
-            sched_arr_base=_to_utc(midnight + _clock("sched_arr_time"), pl.col("dest_tz"), zones),
-            arr_base=_to_utc(midnight + _clock("arr_time"), pl.col("dest_tz"), zones),
         )
         .with_columns(
-            sched_arr_utc=_after(pl.col("sched_arr_base"), pl.col("sched_dep_utc")),
+            sched_dep_at_dest=_to_local(pl.col("sched_dep_utc"), pl.col("dest_tz"), zones),
+            dep_at_dest=_to_local(pl.col("dep_utc"), pl.col("dest_tz"), zones),
+        )
+        .with_columns(
+            sched_arr_local=_after(
+                midnight + _clock("sched_arr_time"), pl.col("sched_dep_at_dest")
+            ),
+            arr_local=_after(midnight + _clock("arr_time"), pl.col("dep_at_dest")),
+        )
+        .with_columns(
+            sched_arr_utc=_to_utc(pl.col("sched_arr_local"), pl.col("dest_tz"), zones),
             arr_utc=pl.when(
                 pl.col("arr_delay").is_not_null() & pl.col("air_time").is_not_null()
-            ).then(_after(pl.col("arr_base"), pl.col("dep_utc"))),
+            ).then(_to_utc(pl.col("arr_local"), pl.col("dest_tz"), zones)),
             status=pl.when(pl.col("dep_time").is_null())
             .then(pl.lit("cancelled"))
             .when(pl.col("arr_delay").is_null() | pl.col("air_time").is_null())

@@ -39,6 +39,23 @@ def job_id(table: str, day: date, run_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"baton_{table}_{day:%Y%m%d}_{run_id}")[:1024]
 
 
+def _client(settings: Settings) -> Any:
+    """A BigQuery client; with BATON_BQ_API_ENDPOINT, one that talks to that local stand-in
+    anonymously (as google-cloud-storage does with STORAGE_EMULATOR_HOST)."""
+    from google.cloud import bigquery
+
+    if settings.bq_api_endpoint:
+        from google.auth.credentials import AnonymousCredentials
+
+        return bigquery.Client(
+            project=settings.bq_project,
+            location=settings.bq_location,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": settings.bq_api_endpoint},
+        )
+    return bigquery.Client(project=settings.bq_project, location=settings.bq_location)
+
+
 class BigQueryWarehouse:
     """Load jobs into `project.dataset`."""
 
@@ -67,9 +84,7 @@ class BigQueryWarehouse:
                 "BigQuery loads from Cloud Storage: set BATON_LAKE=gs://bucket/prefix",
                 reason="warehouse_needs_gcs_lake",
             )
-        from google.cloud import bigquery
-
-        client = bigquery.Client(project=settings.bq_project, location=settings.bq_location)
+        client = _client(settings)
         return cls(
             client, settings.bq_project, settings.bq_dataset, settings.bq_location, storage, run_id
         )

@@ -1,0 +1,131 @@
+"""The DuckDB warehouse replaces one partition atomically and refuses loads that do not add up."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from baton.contract import Column
+from baton.dataset import Destination
+from baton.errors import ConfigError, DataError
+from baton.storage import LocalStorage
+from baton.warehouse import TableSpec
+from baton.warehouse.duckdb_warehouse import DuckDBWarehouse, duckdb_type
+
+D1, D2 = date(2013, 1, 1), date(2013, 1, 2)
+TABLE = TableSpec(
+    Destination("sales", "day", clustering=("shop",)),
+    (Column("day", pl.Date(), nullable=False), Column("shop", pl.String(), nullable=False)),
+)
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    (tmp_path / "lake").mkdir()
+    return LocalStorage(tmp_path / "lake")
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path, storage: LocalStorage) -> DuckDBWarehouse:
+    return DuckDBWarehouse(tmp_path / "warehouse.duckdb", storage)
+
+
+def _put(storage: LocalStorage, key: str, frame: pl.DataFrame) -> str:
+    with storage.sink_targets([key]) as (target,):
+        frame.write_parquet(target)
+    return key
+
+
+def _rows(warehouse: DuckDBWarehouse, table: str = "sales") -> list[tuple]:
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        return con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+
+
+def _day(day: date, *shops: str) -> pl.DataFrame:
+    return pl.DataFrame({"day": [day] * len(shops), "shop": list(shops)})
+
+
+def test_replacing_a_partition_touches_no_other_partition(storage, warehouse):
+    warehouse.replace_partition(TABLE, D1, [_put(storage, "a.parquet", _day(D1, "x", "y"))], 2)
+    warehouse.replace_partition(TABLE, D2, [_put(storage, "b.parquet", _day(D2, "z"))], 1)
+    assert (
+        warehouse.replace_partition(TABLE, D1, [_put(storage, "c.parquet", _day(D1, "w"))], 1) == 1
+    )
+    assert _rows(warehouse) == [(D1, "w"), (D2, "z")]
+
+
+def test_loading_the_same_files_twice_leaves_the_same_rows(storage, warehouse):
+    key = _put(storage, "a.parquet", _day(D1, "x", "y"))
+    warehouse.replace_partition(TABLE, D1, [key], 2)
+    warehouse.replace_partition(TABLE, D1, [key], 2)
+    assert _rows(warehouse) == [(D1, "x"), (D1, "y")]
+
+
+def test_rows_outside_the_partition_roll_the_whole_load_back(storage, warehouse):
+    warehouse.replace_partition(TABLE, D1, [_put(storage, "a.parquet", _day(D1, "x"))], 1)
+    bad = _put(storage, "b.parquet", pl.concat([_day(D1, "y"), _day(D2, "z")]))
+    with pytest.raises(DataError, match="1 outside the partition; rolled back") as caught:
+        warehouse.replace_partition(TABLE, D1, [bad], 2)
+    assert caught.value.reason == "load_mismatch"
+    assert _rows(warehouse) == [(D1, "x")]
+
+
+def test_a_row_count_that_differs_from_the_manifest_rolls_back(storage, warehouse):
+    key = _put(storage, "a.parquet", _day(D1, "x"))
+    with pytest.raises(DataError, match="1 rows loaded, 5 expected"):
+        warehouse.replace_partition(TABLE, D1, [key], 5)
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone() == (0,)
+
+
+def test_no_files_empties_the_partition(storage, warehouse):
+    warehouse.replace_partition(TABLE, D1, [_put(storage, "a.parquet", _day(D1, "x"))], 1)
+    assert warehouse.replace_partition(TABLE, D1, [], 0) == 0
+    assert _rows(warehouse) == []
+
+
+def test_a_new_nullable_contract_column_is_added_to_the_table(storage, warehouse):
+    warehouse.replace_partition(TABLE, D1, [_put(storage, "a.parquet", _day(D1, "x"))], 1)
+    wider = TableSpec(TABLE.destination, (*TABLE.columns, Column("note", pl.String())))
+    frame = _day(D2, "z").with_columns(note=pl.lit("hi"))
+    warehouse.replace_partition(wider, D2, [_put(storage, "b.parquet", frame)], 1)
+    assert _rows(warehouse) == [(D1, "x", None), (D2, "z", "hi")]
+
+
+def test_a_retyped_column_is_refused_with_what_to_do(storage, warehouse):
+    warehouse.replace_partition(TABLE, D1, [_put(storage, "a.parquet", _day(D1, "x"))], 1)
+    retyped = TableSpec(
+        TABLE.destination, (TABLE.columns[0], Column("shop", pl.Int64(), nullable=False))
+    )
+    with pytest.raises(ConfigError, match="column shop is VARCHAR in the warehouse but BIGINT"):
+        warehouse.replace_partition(retyped, D1, [], 0)
+
+
+def test_a_gs_lake_needs_the_bigquery_warehouse(tmp_path):
+    # A lake with no local paths, as GcsStorage is; the real one is tested against the GCS
+    # emulator in tests/steps/test_gcs_bigquery_path.py, this only needs `local_path`.
+    class _Remote(LocalStorage):
+        def local_path(self, key: str) -> None:
+            return None
+
+    (tmp_path / "lake").mkdir()
+    remote = DuckDBWarehouse(tmp_path / "w.duckdb", _Remote(tmp_path / "lake"))
+    with pytest.raises(ConfigError, match="BATON_WAREHOUSE=bigquery"):
+        remote.replace_partition(TABLE, D1, ["a.parquet"], 1)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "expected"),
+    [
+        (pl.Datetime("us", "UTC"), "TIMESTAMPTZ"),
+        (pl.Datetime("us"), "TIMESTAMP"),
+        (pl.UInt32(), "UINTEGER"),
+        (pl.Date(), "DATE"),
+        (pl.String(), "VARCHAR"),
+    ],
+)
+def test_duckdb_types_follow_the_contract(dtype, expected):
+    assert duckdb_type(dtype) == expected

@@ -1,0 +1,142 @@
+"""Manifests and attempt records: round trip, digests, and clear errors for corrupt commits."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from baton.errors import DataError, ExitCode
+from baton.manifest import (
+    AttemptRecord,
+    FileEntry,
+    InputRef,
+    Manifest,
+    digest,
+    read_attempt,
+    read_manifest,
+    schema_fingerprint,
+    verify_files,
+)
+from baton.storage import LocalStorage
+
+KEY = "raw/flights/dt=2013-01-02/_manifest.json"
+DATA = "raw/flights/dt=2013-01-02/part-r1-0000.parquet"
+
+
+def _manifest(**changes: object) -> Manifest:
+    fields: dict[str, object] = {
+        "dataset": "flights",
+        "step": "extract",
+        "partition": date(2013, 1, 2),
+        "files": (FileEntry(key=DATA, rows=10, bytes=4),),
+        "rows_in": 11,
+        "rows_out": 10,
+        "rows_quarantined": 1,
+        "quarantine_reasons": {"unparsable:dep_delay": 1},
+        "schema": {"year": "Int32"},
+        "schema_fingerprint": schema_fingerprint({"year": "Int32"}),
+        "inputs": (InputRef(key="landing/flights/2013-01-02.csv", digest="sha256:ab"),),
+        "code_version": "0.1.0",
+        "execution_id": "exec-1",
+        "run_id": "r1",
+        "started_at": datetime(2024, 1, 1, tzinfo=UTC),
+        "finished_at": datetime(2024, 1, 1, 0, 0, 1, tzinfo=UTC),
+        "duration_s": 1.0,
+    }
+    return Manifest.model_validate({**fields, **changes})
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path)
+
+
+def test_a_manifest_round_trips_through_storage_with_its_digest(storage):
+    manifest = _manifest()
+    storage.write_bytes(KEY, manifest.to_bytes())
+    found, found_digest = read_manifest(storage, KEY)
+    assert found == manifest
+    assert found_digest == digest(manifest.to_bytes())
+    assert found.schema_ == {"year": "Int32"}
+
+
+def test_the_schema_field_is_written_under_its_own_name(storage):
+    assert b'"schema": {' in _manifest().to_bytes()
+
+
+def test_no_manifest_means_nothing_committed(storage):
+    assert read_manifest(storage, KEY) is None
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [b"", b'{"dataset": "flights", "st', b"[]", b'{"dataset": "flights"}'],
+    ids=["empty", "truncated", "not-an-object", "fields-missing"],
+)
+def test_a_corrupt_manifest_is_a_data_error_naming_it_and_the_remedy(storage, corrupt):
+    storage.write_bytes(KEY, corrupt)
+    with pytest.raises(DataError) as caught:
+        read_manifest(storage, KEY)
+    assert caught.value.reason == "manifest_corrupt"
+    assert caught.value.exit_code == ExitCode.DATA
+    assert storage.uri(KEY) in caught.value.message
+    assert "--force" in caught.value.message
+
+
+def test_a_truncated_copy_of_a_real_manifest_is_corrupt(storage):
+    data = _manifest().to_bytes()
+    storage.write_bytes(KEY, data[: len(data) // 2])
+    with pytest.raises(DataError, match="is corrupt"):
+        read_manifest(storage, KEY)
+
+
+def test_verify_files_accepts_files_of_the_recorded_size(storage):
+    storage.write_bytes(DATA, b"1234")
+    verify_files(storage, _manifest(), KEY)
+
+
+def test_a_manifest_naming_a_missing_file_is_a_data_error_naming_both(storage):
+    with pytest.raises(DataError) as caught:
+        verify_files(storage, _manifest(), KEY)
+    assert caught.value.reason == "manifest_missing_file"
+    assert storage.uri(DATA) in caught.value.message
+    assert "is missing" in caught.value.message
+    assert "rerun the extract step for 2013-01-02 with --force" in caught.value.message
+
+
+def test_a_file_of_the_wrong_size_is_a_data_error(storage):
+    storage.write_bytes(DATA, b"12")
+    with pytest.raises(DataError, match="has 2 bytes, not 4"):
+        verify_files(storage, _manifest(), KEY)
+
+
+def test_schema_fingerprint_depends_on_names_types_and_order():
+    a = schema_fingerprint({"a": "Int32", "b": "String"})
+    assert a == schema_fingerprint({"a": "Int32", "b": "String"})
+    assert a != schema_fingerprint({"b": "String", "a": "Int32"})
+    assert a != schema_fingerprint({"a": "Int64", "b": "String"})
+    assert len(a) == 16
+
+
+def test_attempt_records_round_trip_and_unreadable_ones_are_ignored(storage):
+    record = AttemptRecord(
+        dataset="flights",
+        step="validate",
+        partition=date(2013, 1, 2),
+        outcome="failed",
+        exit_code=4,
+        reason="tolerance_exceeded",
+        message="too many bad rows",
+        execution_id="exec-1",
+        run_id="r1",
+        task_execution="local",
+        task_index=0,
+        task_attempt=0,
+        finished_at=datetime(2024, 1, 1, tzinfo=UTC),
+    )
+    storage.write_bytes("a/_attempt.json", record.model_dump_json().encode())
+    assert read_attempt(storage, "a/_attempt.json") == record
+    storage.write_bytes("b/_attempt.json", b"{")
+    assert read_attempt(storage, "b/_attempt.json") is None
+    assert read_attempt(storage, "c/_attempt.json") is None

@@ -1,0 +1,119 @@
+"""The dependency rules of DESIGN.md, enforced by walking every module's imports (ast).
+
+steps -> shared; workflows -> shared; infra -> shared. A step never imports another step or
+the workflows package; shared imports none of them; `core.py` stays pure; every module has a
+docstring; there is no utils.py.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STEP_PACKAGES = {f"baton_{s}" for s in ("extract", "transform", "validate", "load")}
+PACKAGES = {
+    "baton": ROOT / "shared" / "baton",
+    **{p: ROOT / "steps" / p.removeprefix("baton_") / p for p in STEP_PACKAGES},
+    "baton_workflows": ROOT / "workflows" / "baton_workflows",
+}
+INFRA = ROOT / "infra"
+OURS = {"baton", "baton_workflows", "infra", *STEP_PACKAGES}
+PURE_CORE_FORBIDS = {"google", "os", "typer", "structlog"}
+
+
+def _modules(package_dir: Path) -> list[Path]:
+    return sorted(p for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Top-level names of every module `path` imports (absolute imports)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _ours(path: Path) -> set[str]:
+    return _imports(path) & OURS
+
+
+def _all_modules() -> list[Path]:
+    paths = [m for d in PACKAGES.values() for m in _modules(d)]
+    return paths + (_modules(INFRA) if INFRA.is_dir() else [])
+
+
+def _id(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def test_every_package_is_found():
+    for name, directory in PACKAGES.items():
+        assert (directory / "__init__.py").is_file(), name
+
+
+@pytest.mark.parametrize("path", _modules(PACKAGES["baton"]), ids=_id)
+def test_shared_imports_no_step_workflows_or_infra(path):
+    assert _ours(path) <= {"baton"}
+
+
+@pytest.mark.parametrize(
+    "path", [m for p in sorted(STEP_PACKAGES) for m in _modules(PACKAGES[p])], ids=_id
+)
+def test_a_step_imports_only_baton_and_itself(path):
+    own = next(p for p in STEP_PACKAGES if PACKAGES[p] in path.parents)
+    assert _ours(path) <= {"baton", own}
+
+
+@pytest.mark.parametrize("path", _modules(PACKAGES["baton_workflows"]), ids=_id)
+def test_workflows_import_only_baton_and_themselves(path):
+    assert _ours(path) <= {"baton", "baton_workflows"}
+
+
+@pytest.mark.skipif(not INFRA.is_dir(), reason="the infra program is another issue's")
+def test_infra_imports_only_baton_and_itself():
+    for path in _modules(INFRA):
+        assert _ours(path) <= {"baton", "infra"}, _id(path)
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("steps/*/baton_*/core.py")), ids=_id)
+def test_core_modules_are_pure_polars(path):
+    assert not _imports(path) & PURE_CORE_FORBIDS
+
+
+def test_there_is_a_core_module_per_step():
+    assert {p.parent.name for p in ROOT.glob("steps/*/baton_*/core.py")} == STEP_PACKAGES
+
+
+@pytest.mark.parametrize("path", _all_modules(), ids=_id)
+def test_every_module_opens_with_a_docstring(path):
+    docstring = ast.get_docstring(ast.parse(path.read_text()))
+    assert docstring and docstring.strip(), f"{_id(path)} has no module docstring"
+
+
+def test_there_is_no_utils_module():
+    suspects = [
+        _id(p)
+        for p in ROOT.rglob("*.py")
+        if p.stem in {"utils", "util", "helpers", "misc"}
+        and not {".venv", ".tools", "node_modules"} & set(p.parts)
+    ]
+    assert suspects == []
+
+
+def test_nothing_reads_the_environment_at_import_time():
+    """Module-level code never touches os.environ / os.getenv (config is built in CLI layers)."""
+    offenders = []
+    for path in _all_modules():
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            text = ast.unparse(node)
+            if "os.environ" in text or "getenv" in text:
+                offenders.append(_id(path))
+    assert offenders == []
