@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from baton.errors import ExitCode
 from gcp_storage_emulator.server import create_server
 from lakes import BUCKET, JAN_1, JAN_2, Lake, seed_days
+
+from baton.errors import ExitCode
 
 
 @pytest.fixture(scope="session")

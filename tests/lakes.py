@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+
 from baton.errors import ExitCode
 from baton.lake import MANIFEST, STEPS
 from baton.manifest import Manifest

@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from baton.config import load_settings
 from baton.errors import ConfigError, ExitCode
 

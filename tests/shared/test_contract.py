@@ -6,6 +6,8 @@ from datetime import date
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
+
 from baton.contract import (
     AUDIT_COLUMNS,
     Column,
@@ -18,7 +20,6 @@ from baton.contract import (
 )
 from baton.datasets import flights, weather
 from baton.errors import DataError
-from polars.testing import assert_frame_equal
 
 CONTRACT = Contract(
     columns=(

@@ -7,6 +7,7 @@ from datetime import date
 
 import polars as pl
 import pytest
+
 from baton import datasets
 from baton.contract import Column, Contract
 from baton.dataset import CsvSource, Dataset, Destination

@@ -8,10 +8,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from lakes import Lake, warehouse_rows
+
 from baton import datasets
 from baton.dataset import Dataset
 from baton.ledger import ledger
-from lakes import Lake, warehouse_rows
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "datasets.md"
 DAY = date(2024, 5, 1)

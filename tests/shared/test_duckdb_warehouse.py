@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+
 from baton.contract import Column
 from baton.dataset import Destination
 from baton.errors import ConfigError, DataError

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from baton.errors import (
     RETRYABLE_EXIT_CODES,
     BatonError,

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import polars as pl
+from polars.testing import assert_frame_equal
+
 from baton.contract import PartitionContext, failed_rules
 from baton.datasets.flights import CONTRACT, DATASET, SOURCE, carrier_daily_performance, transform
-from polars.testing import assert_frame_equal
 
 AIRPORTS = pl.DataFrame(
     {

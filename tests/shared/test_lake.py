@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from baton import lake
 from hypothesis import given
 from hypothesis import strategies as st
+
+from baton import lake
 
 DAY = date(2013, 1, 15)
 

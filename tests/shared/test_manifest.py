@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+
 from baton.errors import DataError, ExitCode
 from baton.manifest import (
     AttemptRecord,

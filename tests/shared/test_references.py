@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
 from baton.datasets import flights
 from baton.errors import DataError
 from baton.references import load_references

@@ -7,8 +7,9 @@ import uuid
 
 import polars as pl
 import pytest
-from baton.storage import GcsStorage, open_storage
 from lakes import BUCKET
+
+from baton.storage import GcsStorage, open_storage
 
 pytestmark = pytest.mark.slow
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
 from baton.errors import ConfigError
 from baton.storage import LocalStorage, open_storage
 

@@ -6,10 +6,11 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from baton.errors import ConfigError
-from baton.task import TaskContext, shard
 from hypothesis import given
 from hypothesis import strategies as st
+
+from baton.errors import ConfigError
+from baton.task import TaskContext, shard
 
 dates = st.lists(st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31)), max_size=60)
 

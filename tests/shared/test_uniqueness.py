@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import polars as pl
-from baton.uniqueness import ROW, is_repeat, repeated_rows
 from hypothesis import given
 from hypothesis import strategies as st
+
+from baton.uniqueness import ROW, is_repeat, repeated_rows
 
 keys = st.lists(
     st.tuples(st.sampled_from(["AA", "B6", None]), st.integers(min_value=0, max_value=4)),

@@ -14,11 +14,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from lakes import JAN_2, Lake, assert_untouched, committed_snapshot, warehouse_tables
+from typer.testing import CliRunner
+
 from baton.lake import attempt_key
 from baton.ledger import ledger
 from baton.manifest import read_attempt
-from lakes import JAN_2, Lake, assert_untouched, committed_snapshot, warehouse_tables
-from typer.testing import CliRunner
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 CASES = tomllib.loads((CORPUS / "cases.toml").read_text())["case"]

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from lakes import BUCKET, JAN_2, STEP_OBJECTS
+
 from baton.config import load_settings
 from baton.contract import bigquery_fields
 from baton.datasets import flights
@@ -39,7 +41,6 @@ from baton.stepcli import execute
 from baton.storage import GcsStorage, LocalStorage
 from baton.warehouse import open_warehouse
 from baton_workflows.seed import seed
-from lakes import BUCKET, JAN_2, STEP_OBJECTS
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from baton.lake import STEPS
 from lakes import JAN_2, Lake
+
+from baton.lake import STEPS
 
 pytestmark = pytest.mark.slow
 

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lakes import FEB_12, JAN_1, JAN_2, JAN_3, STEP_OBJECTS, Lake, warehouse_rows
+
 from baton.errors import ExitCode
 from baton.lake import STEPS, attempt_key
 from baton.ledger import ledger
 from baton.manifest import read_attempt
 from baton.stepcli import execute
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from lakes import FEB_12, JAN_1, JAN_2, JAN_3, STEP_OBJECTS, Lake, warehouse_rows
 
 OK = [ExitCode.OK] * 4
 

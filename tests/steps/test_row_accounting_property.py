@@ -7,10 +7,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from baton.ledger import ledger
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lakes import JAN_2, warehouse_rows
+
+from baton.ledger import ledger
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import polars as pl
-from baton_extract.core import REASONS, header_problems, parse
 from polars.testing import assert_frame_equal
+
+from baton_extract.core import REASONS, header_problems, parse
 
 SCHEMA = {
     "flight": pl.Int32(),

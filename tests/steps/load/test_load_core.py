@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+from polars.testing import assert_frame_equal
+
 from baton.contract import Column
 from baton.dataset import Destination, Mart
 from baton_load.core import build_mart
-from polars.testing import assert_frame_equal
 
 D = date(2013, 1, 1)
 MART = Mart(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import polars as pl
+from polars.testing import assert_frame_equal
+
 from baton.contract import Column, Contract
 from baton_transform.core import DUPLICATE_KEY, REASONS, conform, split_repeats
-from polars.testing import assert_frame_equal
 
 CONTRACT = Contract(
     columns=(Column("carrier", pl.String()), Column("flight", pl.Int32()), Column("n", pl.Int64()))

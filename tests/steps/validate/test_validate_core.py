@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import polars as pl
+from polars.testing import assert_frame_equal
+
 from baton.contract import Column, Contract, PartitionContext, rule
 from baton.uniqueness import repeated_rows
 from baton_validate.core import IN_PARTITION, KEY_UNIQUE, REASONS, checks, split
-from polars.testing import assert_frame_equal
 
 DAY = date(2013, 1, 2)
 CONTRACT = Contract(
