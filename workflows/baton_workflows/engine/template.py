@@ -1,0 +1,101 @@
+"""YAML values that may hold expressions: a string that is wholly `${...}` is an expression,
+maps and lists are walked, anything else is a constant. Compiled once, evaluated per use."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from baton_workflows.engine.errors import WorkflowError
+from baton_workflows.engine.evaluator import Context, compile_node
+from baton_workflows.engine.nodes import Node
+from baton_workflows.engine.parser import parse
+
+_EXPRESSION = re.compile(r"\A\$\{(.*)\}\Z", re.DOTALL)
+
+
+def expression_text(value: Any) -> str | None:
+    """The inside of `${...}` when `value` is an expression string, else None."""
+    if isinstance(value, str):
+        match = _EXPRESSION.match(value.strip())
+        if match:
+            return match.group(1)
+    return None
+
+
+class Template:
+    """A value to compute at run time; `nodes` are its expressions, for static checks."""
+
+    __slots__ = ("_run", "constant", "nodes", "source")
+
+    def __init__(
+        self, source: Any, run: Callable[[Context], Any], nodes: tuple[Node, ...], constant: bool
+    ) -> None:
+        self.source = source
+        self._run = run
+        self.nodes = nodes
+        self.constant = constant
+
+    def __call__(self, ctx: Context) -> Any:
+        return self._run(ctx)
+
+    def expressions(self) -> Iterator[Node]:
+        """Every expression tree inside the value."""
+        yield from self.nodes
+
+
+def compile_template(data: Any, problems: list[str] | None = None) -> Template:
+    """Compile a YAML value; malformed expressions are appended to `problems` (or raised)."""
+    nodes: list[Node] = []
+
+    def build(value: Any) -> Callable[[Context], Any] | None:
+        text = expression_text(value)
+        if text is not None:
+            try:
+                node = parse(text)
+            except WorkflowError as err:
+                if problems is None:
+                    raise
+                problems.append(f"bad expression {value!r}: {err.value.get('message')}")
+                return lambda ctx: None
+            nodes.append(node)
+            return compile_node(node)
+        if isinstance(value, dict):
+            parts = {str(k): build(v) for k, v in value.items()}
+            if all(p is None for p in parts.values()):
+                return None
+            fixed = {str(k): _constant(v) for k, v in value.items()}
+            dynamic = tuple((k, p) for k, p in parts.items() if p is not None)
+
+            def run_map(ctx: Context) -> Any:
+                out = dict(fixed)
+                for key, part in dynamic:
+                    out[key] = part(ctx)
+                return out
+
+            return run_map
+        if isinstance(value, list):
+            items = [build(v) for v in value]
+            if all(i is None for i in items):
+                return None
+            pairs = tuple(
+                (i, None) if i is not None else (None, _constant(v))
+                for i, v in zip(items, value, strict=True)
+            )
+            return lambda ctx: [f(ctx) if f is not None else v for f, v in pairs]
+        return None
+
+    constant = _constant(data)
+    run = build(data)
+    if run is None:
+        return Template(data, lambda ctx: constant, (), True)
+    return Template(data, run, tuple(nodes), False)
+
+
+def _constant(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {str(k): _constant(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_constant(v) for v in data]
+    return data
