@@ -91,6 +91,38 @@ def _timeout(params: dict[str, Any]) -> float:
     return float(timeout)
 
 
+def _container(containers: Any) -> tuple[tuple[str, ...] | None, dict[str, str]]:
+    """The args (None: unchanged) and env of the one container override."""
+    if not isinstance(containers, list) or len(containers) > 1:
+        raise _invalid("containerOverrides must be a list with at most one container")
+    run_args: tuple[str, ...] | None = None
+    env: dict[str, str] = {}
+    for container in containers:
+        c = _check_keys("containerOverride", container, {"name", "args", "env", "clearArgs"})
+        if c.get("clearArgs"):
+            run_args = ()
+        if "args" in c:
+            if not isinstance(c["args"], list) or not all(isinstance(a, str) for a in c["args"]):
+                raise _invalid("containerOverrides.args must be a list of strings")
+            run_args = tuple(c["args"])
+        for var in c.get("env") or []:
+            item = _check_keys("containerOverrides.env item", var, {"name", "value"})
+            name, value = item.get("name"), item.get("value", "")
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise _invalid("containerOverrides.env items are {name: string, value: string}")
+            if name in RESERVED_ENV:
+                raise _invalid(f"{name} is reserved by Cloud Run and cannot be set")
+            env[name] = value
+    return run_args, env
+
+
+def _duration(value: Any) -> float:
+    match = _DURATION.match(str(value))
+    if match is None:
+        raise _invalid(f"overrides.timeout must be a duration like '600s', not {value!r}")
+    return float(match.group(1))
+
+
 class RunJobConnector:
     """`googleapis.run.v2.projects.locations.jobs.run` on the local job runner."""
 
@@ -109,12 +141,17 @@ class RunJobConnector:
         if match is None:
             raise fail("ValueError", f"name {name!r} is not projects/*/locations/*/jobs/*")
         project, location, deployed = match.groups()
-        step = deployed.removeprefix(self.job_prefix) if deployed.startswith(self.job_prefix) else None
+        step = (
+            deployed.removeprefix(self.job_prefix) if deployed.startswith(self.job_prefix) else None
+        )
         if (project, location) != (self.project, self.location) or step not in self.runner.jobs:
             raise _not_found(
                 f"Resource '{name}' was not found (local jobs: "
-                + ", ".join(f"projects/{self.project}/locations/{self.location}/jobs/"
-                            f"{self.job_prefix}{j}" for j in self.runner.jobs) + ")"
+                + ", ".join(
+                    f"projects/{self.project}/locations/{self.location}/jobs/{self.job_prefix}{j}"
+                    for j in self.runner.jobs
+                )
+                + ")"
             )
         return step, deployed
 
@@ -131,41 +168,19 @@ class RunJobConnector:
             args.get("connector_params"),
             {"timeout", "polling_policy", "skip_polling", "scopes"},
         )
-        containers = overrides.get("containerOverrides") or []
-        if not isinstance(containers, list) or len(containers) > 1:
-            raise _invalid("containerOverrides must be a list with at most one container")
-        run_args: tuple[str, ...] | None = None
-        env: dict[str, str] = {}
-        for container in containers:
-            c = _check_keys("containerOverride", container, {"name", "args", "env", "clearArgs"})
-            if c.get("clearArgs"):
-                run_args = ()
-            if "args" in c:
-                if not isinstance(c["args"], list) or not all(isinstance(a, str) for a in c["args"]):
-                    raise _invalid("containerOverrides.args must be a list of strings")
-                run_args = tuple(c["args"])
-            for var in c.get("env") or []:
-                item = _check_keys("containerOverrides.env item", var, {"name", "value"})
-                if not isinstance(item.get("name"), str) or not isinstance(item.get("value", ""), str):
-                    raise _invalid("containerOverrides.env items are {name: string, value: string}")
-                if item["name"] in RESERVED_ENV:
-                    raise _invalid(f"{item['name']} is reserved by Cloud Run and cannot be set")
-                env[item["name"]] = item.get("value", "")
+        run_args, env = _container(overrides.get("containerOverrides") or [])
         task_count = overrides.get("taskCount", 1)
         if not isinstance(task_count, int) or isinstance(task_count, bool) or task_count < 1:
             raise _invalid(f"taskCount must be a positive integer, not {task_count!r}")
-        task_timeout = None
-        if "timeout" in overrides:
-            match = _DURATION.match(str(overrides["timeout"]))
-            if match is None:
-                raise _invalid(f"overrides.timeout must be a duration like '600s', not {overrides['timeout']!r}")
-            task_timeout = float(match.group(1))
+        task_timeout = _duration(overrides["timeout"]) if "timeout" in overrides else None
         request = RunRequest(step, deployed, run_args, env, task_count, task_timeout)
         return request, _timeout(params), bool(params.get("skip_polling", False))
 
     def execution_map(self, execution: JobExecution) -> dict[str, Any]:
         """The Execution resource a finished (or failed) execution reads as."""
-        job_path = f"projects/{self.project}/locations/{self.location}/jobs/{execution.deployed_name}"
+        job_path = (
+            f"projects/{self.project}/locations/{self.location}/jobs/{execution.deployed_name}"
+        )
         state = "CONDITION_SUCCEEDED" if execution.succeeded else "CONDITION_FAILED"
         return {
             "@type": "type.googleapis.com/google.cloud.run.v2.Execution",
@@ -200,8 +215,11 @@ class RunJobConnector:
             threading.Thread(
                 target=self._run_quietly, args=(request, log_root), daemon=True
             ).start()
-            return {"name": f"projects/{self.project}/locations/{self.location}/operations/"
-                    f"{uuid.uuid4()}", "done": False}
+            return {
+                "name": f"projects/{self.project}/locations/{self.location}/operations/"
+                f"{uuid.uuid4()}",
+                "done": False,
+            }
         try:
             execution = self.runner.run(
                 request, log_root=log_root, deadline_s=timeout, cancel=call.cancel
@@ -258,16 +276,27 @@ class GetObjectConnector:
         _check_keys(
             "objects.get arguments",
             args,
-            {"bucket", "object", "alt", "generation", "projection", "userProject",
-             "ifGenerationMatch", "ifGenerationNotMatch", "ifMetagenerationMatch",
-             "ifMetagenerationNotMatch"},
+            {
+                "bucket",
+                "object",
+                "alt",
+                "generation",
+                "projection",
+                "userProject",
+                "ifGenerationMatch",
+                "ifGenerationNotMatch",
+                "ifMetagenerationMatch",
+                "ifMetagenerationNotMatch",
+            },
         )
         bucket, encoded = args.get("bucket"), args.get("object")
         if not isinstance(bucket, str) or not isinstance(encoded, str):
             raise fail("TypeError", "objects.get needs bucket and object strings")
         name = urllib.parse.unquote(encoded)
         if bucket != self.bucket:
-            raise _not_found(f"The specified bucket {bucket} does not exist (local lake: {self.bucket})")
+            raise _not_found(
+                f"The specified bucket {bucket} does not exist (local lake: {self.bucket})"
+            )
         if self.prefix and not name.startswith(self.prefix + "/"):
             raise _not_found(f"No such object: {bucket}/{name}")
         key = name[len(self.prefix) + 1 :] if self.prefix else name
@@ -284,7 +313,9 @@ class GetObjectConnector:
             "bucket": bucket,
             "name": name,
             "size": str(len(data)),
-            "contentType": "application/json" if key.endswith(".json") else "application/octet-stream",
+            "contentType": "application/json"
+            if key.endswith(".json")
+            else "application/octet-stream",
         }
 
 

@@ -134,11 +134,20 @@ def _execution_name(deployed_name: str) -> str:
 class _Task:
     """Runs one task's attempts in a thread; `stop()` kills the running process."""
 
-    def __init__(self, runner: LocalJobRunner, spec: JobSpec, request: RunRequest,
-                 execution: JobExecution, index: int, slots: threading.Semaphore) -> None:
+    def __init__(
+        self,
+        runner: LocalJobRunner,
+        spec: JobSpec,
+        request: RunRequest,
+        execution: JobExecution,
+        index: int,
+        slots: threading.Semaphore,
+    ) -> None:
         self.runner, self.spec, self.request = runner, spec, request
         self.execution, self.slots = execution, slots
-        self.outcome = TaskOutcome(index, log_path=str(Path(execution.log_dir) / f"task-{index}.log"))
+        self.outcome = TaskOutcome(
+            index, log_path=str(Path(execution.log_dir) / f"task-{index}.log")
+        )
         self.stopped = threading.Event()
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -183,8 +192,12 @@ class _Task:
                 if self.stopped.is_set():
                     return -int(signal.SIGTERM)
                 self._proc = subprocess.Popen(
-                    command, env=self._env(attempt), stdout=log, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, start_new_session=True,
+                    command,
+                    env=self._env(attempt),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
                 )
             try:
                 return self._proc.wait(timeout=timeout)
@@ -211,6 +224,35 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def _wait(
+    tasks: list[_Task],
+    deadline_s: float | None,
+    cancel: threading.Event | None,
+    execution: JobExecution,
+) -> None:
+    """Start the tasks and block until all end; Cancelled or JobTimeout stop the wait."""
+    remaining = [len(tasks)]
+    all_done = threading.Event()
+    count_lock = threading.Lock()
+
+    def finished() -> None:
+        with count_lock:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                all_done.set()
+
+    for task in tasks:
+        task.on_exit = finished
+        task.thread.start()
+    started = time.monotonic()
+    # Completion wakes the wait at once; the poll interval only paces cancel/deadline checks.
+    while not all_done.wait(0.05):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        if deadline_s is not None and time.monotonic() - started > deadline_s:
+            raise JobTimeout(execution)
 
 
 class LocalJobRunner:
@@ -245,7 +287,11 @@ class LocalJobRunner:
         log_dir = Path(log_root) / name
         log_dir.mkdir(parents=True, exist_ok=True)
         execution = JobExecution(
-            name, request.job, request.deployed_name, request.task_count, str(log_dir),
+            name,
+            request.job,
+            request.deployed_name,
+            request.task_count,
+            str(log_dir),
             time.time(),
         )
         with self._lock:
@@ -253,27 +299,8 @@ class LocalJobRunner:
         slots = threading.Semaphore(self.parallelism or request.task_count)
         tasks = [_Task(self, spec, request, execution, i, slots) for i in range(request.task_count)]
         execution.tasks = [t.outcome for t in tasks]
-        remaining = [len(tasks)]
-        all_done = threading.Event()
-        count_lock = threading.Lock()
-
-        def finished() -> None:
-            with count_lock:
-                remaining[0] -= 1
-                if remaining[0] == 0:
-                    all_done.set()
-
-        for task in tasks:
-            task.on_exit = finished
-            task.thread.start()
-        started = time.monotonic()
         try:
-            # Completion wakes the wait at once; the poll interval only paces cancel checks.
-            while not all_done.wait(0.1):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled()
-                if deadline_s is not None and time.monotonic() - started > deadline_s:
-                    raise JobTimeout(execution)
+            _wait(tasks, deadline_s, cancel, execution)
         except BaseException:
             for task in tasks:
                 task.stop()

@@ -55,7 +55,9 @@ def run_cmd(
     fast_retries: Annotated[
         bool, typer.Option("--fast-retries", help="retry at once instead of waiting the backoff")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no sys.log lines on stderr")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no sys.log lines on stderr")
+    ] = False,
 ) -> None:
     """Execute a workflow locally; print its result (or error) as JSON."""
     try:

@@ -70,7 +70,9 @@ class _Checker:
             if step.anonymous:
                 continue
             if step.name in seen:
-                self.issue(step.path, f"duplicate step name {step.name} (first at {seen[step.name]})")
+                self.issue(
+                    step.path, f"duplicate step name {step.name} (first at {seen[step.name]})"
+                )
             else:
                 seen[step.name] = step.path
 
@@ -84,24 +86,36 @@ class _Checker:
     def step(self, step: Step, where: _Where) -> None:
         if step.next is not None:
             self.jump(step.next, step.path, where)
-        self.expressions(step, where)
-        if isinstance(step, CallStep):
-            self.call_step(step)
-        elif isinstance(step, SwitchStep):
-            for cond in step.conditions:
-                if cond.next is not None:
-                    self.jump(cond.next, cond.path, where)
-                if cond.body is not None:
-                    self.step(cond.body, where)
-        elif isinstance(step, ForStep) and step.loop:
+        self.expressions(step)
+        nested = {
+            CallStep: self.call_step,
+            SwitchStep: self.switch,
+            ForStep: self.for_step,
+            ParallelStep: self.parallel,
+            TryStep: self.try_step,
+            StepsStep: self.steps_step,
+            ReturnStep: self.return_step,
+        }.get(type(step))
+        if nested is not None:
+            nested(step, where)
+
+    def switch(self, step: SwitchStep, where: _Where) -> None:
+        for cond in step.conditions:
+            if cond.next is not None:
+                self.jump(cond.next, cond.path, where)
+            if cond.body is not None:
+                self.step(cond.body, where)
+
+    def for_step(self, step: ForStep, where: _Where) -> None:
+        if step.loop:
             self.block(step.loop.body, replace(where, visible=(), loop="for"))
-        elif isinstance(step, ParallelStep):
-            self.parallel(step, where)
-        elif isinstance(step, TryStep):
-            self.try_step(step, where)
-        elif isinstance(step, StepsStep) and step.body:
+
+    def steps_step(self, step: StepsStep, where: _Where) -> None:
+        if step.body:
             self.block(step.body, where)
-        elif isinstance(step, ReturnStep) and where.in_branch:
+
+    def return_step(self, step: ReturnStep, where: _Where) -> None:
+        if where.in_branch:
             self.issue(step.path, "return cannot leave a parallel branch; assign a shared variable")
 
     def jump(self, target: str, path: str, where: _Where) -> None:
@@ -129,7 +143,9 @@ class _Checker:
         text = expression_text(tpl.source)
         nodes = list(tpl.expressions())
         if text is None or len(nodes) != 1:
-            self.issue(path, "predicate must be an expression naming a subworkflow, e.g. ${my_predicate}")
+            self.issue(
+                path, "predicate must be an expression naming a subworkflow, e.g. ${my_predicate}"
+            )
             return
         name = dotted(nodes[0])
         if name is None:
@@ -139,7 +155,7 @@ class _Checker:
 
     # -- calls
 
-    def call_step(self, step: CallStep) -> None:
+    def call_step(self, step: CallStep, where: _Where | None = None) -> None:
         name = step.function
         if not name:
             return
@@ -182,7 +198,7 @@ class _Checker:
         if missing:
             self.issue(path, f"subworkflow {sub.name}: missing argument(s) {', '.join(missing)}")
 
-    def expressions(self, step: Step, where: _Where) -> None:
+    def expressions(self, step: Step) -> None:
         for tree in expressions_of(step):
             for node in walk(tree):
                 if isinstance(node, Call):
@@ -207,14 +223,18 @@ class _Checker:
             self.issue(path, f"{name} blocks; call it from a call step, not inside ${{}}")
         required = sum(d is REQUIRED for _, d in builtin.params)
         if not required <= count <= len(builtin.params):
-            self.issue(path, f"{name}() takes {required}..{len(builtin.params)} arguments, given {count}")
+            self.issue(
+                path, f"{name}() takes {required}..{len(builtin.params)} arguments, given {count}"
+            )
 
     # -- parallel
 
     def parallel(self, step: ParallelStep, where: _Where) -> None:
         depth = where.parallel_depth + 1
         if depth > MAX_PARALLEL_DEPTH:
-            self.issue(step.path, f"parallel steps nested {depth} deep; the limit is {MAX_PARALLEL_DEPTH}")
+            self.issue(
+                step.path, f"parallel steps nested {depth} deep; the limit is {MAX_PARALLEL_DEPTH}"
+            )
         if step.branches and not 2 <= len(step.branches) <= MAX_BRANCHES:
             self.issue(
                 step.path,
@@ -233,9 +253,14 @@ class _Checker:
         parent_vars = self.parent_variables(where.sub, step)
         for name in step.shared:
             if name not in parent_vars:
-                self.issue(step.path, f"shared variable {name} is never assigned before the parallel step")
+                self.issue(
+                    step.path, f"shared variable {name} is never assigned before the parallel step"
+                )
         inner = replace(
-            where, visible=(), loop="parallel" if step.loop else None, parallel_depth=depth,
+            where,
+            visible=(),
+            loop="parallel" if step.loop else None,
+            parallel_depth=depth,
             in_branch=True,
         )
         blocks = [step.loop.body] if step.loop else [b for _, b in step.branches]
@@ -284,7 +309,9 @@ def check_workflow(workflow: Workflow, connectors: Collection[str] = ()) -> list
     return _Checker(workflow, connectors).run()
 
 
-def check_source(source: str, connectors: Collection[str] = ()) -> tuple[Workflow | None, list[Issue]]:
+def check_source(
+    source: str, connectors: Collection[str] = ()
+) -> tuple[Workflow | None, list[Issue]]:
     """Parse and check a workflow's source; the workflow (None if unreadable) and all issues."""
     try:
         workflow, issues = parse_workflow(source)
@@ -302,4 +329,3 @@ def load(source: str, connectors: Collection[str] = ()) -> Workflow:
     if workflow is None or errors:
         raise DefinitionError(errors or issues)
     return workflow
-

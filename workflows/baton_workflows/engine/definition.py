@@ -475,7 +475,9 @@ class _Builder:
             return self.template(mapping[key], f"{path}/{key}") if key in mapping else None
 
         if "predicate" not in data:
-            self.issue(path, "retry needs a predicate (a subworkflow or http.default_retry_predicate)")
+            self.issue(
+                path, "retry needs a predicate (a subworkflow or http.default_retry_predicate)"
+            )
         return Retry(
             None,
             part(data, "predicate"),
@@ -527,8 +529,8 @@ class _Builder:
             return Workflow(subs, source)
         if "main" not in doc:
             self.issue("", "a workflow with subworkflows needs a `main` block")
-        for name, body in doc.items():
-            name = str(name)
+        for key, body in doc.items():
+            name = str(key)
             if not isinstance(body, dict) or "steps" not in body:
                 self.issue(name, "a (sub)workflow is a map with `steps` and optional `params`")
                 continue
@@ -552,7 +554,7 @@ def read_document(source: str) -> Any:
                 return json.loads(source)
             except json.JSONDecodeError:
                 pass
-        return yaml.load(source, Loader=_WorkflowLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(source, Loader=_WorkflowLoader)
     except yaml.YAMLError as err:
         raise DefinitionError([Issue("", f"not valid YAML: {err}")]) from err
 

@@ -57,7 +57,7 @@ def fail(tag: str, message: str, **extra: Any) -> WorkflowError:
     return WorkflowError({"message": message, "tags": [tag], **extra})
 
 
-class Cancelled(BaseException):  # noqa: N818 - a signal, not an error a workflow can catch
+class Cancelled(BaseException):
     """The execution was cancelled; unwinds every step and is never caught by `except`."""
 
 

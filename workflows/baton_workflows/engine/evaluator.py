@@ -8,6 +8,7 @@ when either side is a double; `/` always gives a double; `+` joins only two stri
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -53,31 +54,39 @@ def _kind(value: Any) -> str:
     return type_name(value)
 
 
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+}
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 def arithmetic(op: str, a: Any, b: Any) -> Any:
     """`+ - * / // %` with the Workflows type rules."""
     if op == "+" and isinstance(a, str) and isinstance(b, str):
         return a + b
     if not (is_number(a) and is_number(b)):
         hint = "; convert with string() first" if isinstance(a, str) or isinstance(b, str) else ""
-        raise fail("TypeError", f"unsupported operand types for {op}: {_kind(a)} and {_kind(b)}{hint}")
-    both_int = isinstance(a, int) and isinstance(b, int)
+        raise fail(
+            "TypeError", f"unsupported operand types for {op}: {_kind(a)} and {_kind(b)}{hint}"
+        )
     if op in ("/", "//", "%") and b == 0:
         raise fail("ZeroDivisionError", f"division by zero in {a} {op} {b}")
-    if op == "+":
-        result = a + b
-    elif op == "-":
-        result = a - b
-    elif op == "*":
-        result = a * b
-    elif op == "/":
-        return a / b
-    elif op == "//":
-        result = a // b
-    else:
-        result = a % b
-    if both_int:
+    result = _ARITHMETIC[op](a, b)
+    if op == "/":
+        return float(result)
+    if isinstance(a, int) and isinstance(b, int):
         return check_int(result)
-    if isinstance(result, float) and math.isinf(result):
+    if math.isinf(result):
         raise fail("ValueError", f"double overflow in {a} {op} {b}")
     return float(result)
 
@@ -95,13 +104,7 @@ def compare(op: str, a: Any, b: Any) -> bool:
     )
     if not comparable:
         raise fail("TypeError", f"cannot compare {_kind(a)} {op} {_kind(b)}")
-    if op == "<":
-        return a < b
-    if op == "<=":
-        return a <= b
-    if op == ">":
-        return a > b
-    return a >= b
+    return _ORDER[op](a, b)
 
 
 def contains(container: Any, item: Any) -> bool:
@@ -206,31 +209,43 @@ def _compile_binary(node: Binary) -> Compiled:
     return lambda ctx: arithmetic(op, left(ctx), right(ctx))
 
 
+def _compile_literal(node: Literal) -> Compiled:
+    value = node.value
+    return lambda ctx: value
+
+
+def _compile_list(node: ListLit) -> Compiled:
+    items = tuple(compile_node(i) for i in node.items)
+    return lambda ctx: [i(ctx) for i in items]
+
+
+def _compile_map(node: MapLit) -> Compiled:
+    pairs = tuple((k, compile_node(v)) for k, v in node.pairs)
+    return lambda ctx: {k: v(ctx) for k, v in pairs}
+
+
+def _compile_index(node: Index) -> Compiled:
+    obj, index = compile_node(node.obj), compile_node(node.index)
+    return lambda ctx: get_item(obj(ctx), index(ctx))
+
+
+_COMPILERS: dict[type, Callable[[Any], Compiled]] = {
+    Literal: _compile_literal,
+    ListLit: _compile_list,
+    MapLit: _compile_map,
+    Name: _compile_name,
+    Attr: _compile_attr,
+    Index: _compile_index,
+    Call: _compile_call,
+    Unary: _compile_unary,
+    Logical: _compile_logical,
+    Binary: _compile_binary,
+}
+
+
 def compile_node(node: Node) -> Compiled:
     """A closure computing the node's value in a context."""
-    if isinstance(node, Literal):
-        value = node.value
-        return lambda ctx: value
-    if isinstance(node, ListLit):
-        items = tuple(compile_node(i) for i in node.items)
-        return lambda ctx: [i(ctx) for i in items]
-    if isinstance(node, MapLit):
-        pairs = tuple((k, compile_node(v)) for k, v in node.pairs)
-        return lambda ctx: {k: v(ctx) for k, v in pairs}
-    if isinstance(node, Name):
-        return _compile_name(node)
-    if isinstance(node, Attr):
-        return _compile_attr(node)
-    if isinstance(node, Index):
-        obj, index = compile_node(node.obj), compile_node(node.index)
-        return lambda ctx: get_item(obj(ctx), index(ctx))
-    if isinstance(node, Call):
-        return _compile_call(node)
-    if isinstance(node, Unary):
-        return _compile_unary(node)
-    if isinstance(node, Logical):
-        return _compile_logical(node)
-    return _compile_binary(node)
+    return _COMPILERS[type(node)](node)
 
 
 def compile_expression(text: str) -> Compiled:

@@ -84,24 +84,24 @@ class NullRecorder:
 
 
 # Control flow signals: not WorkflowErrors, so `except` never catches them.
-class _Return(BaseException):  # noqa: N818
+class _Return(BaseException):
     def __init__(self, value: Any) -> None:
         self.value = value
 
 
-class _End(BaseException):  # noqa: N818
+class _End(BaseException):
     pass
 
 
-class _Break(BaseException):  # noqa: N818
+class _Break(BaseException):
     pass
 
 
-class _Continue(BaseException):  # noqa: N818
+class _Continue(BaseException):
     pass
 
 
-class _Goto(BaseException):  # noqa: N818
+class _Goto(BaseException):
     def __init__(self, target: str) -> None:
         self.target = target
 
@@ -365,11 +365,17 @@ class Executor:
         except _End:
             return None
         except (_Break, _Continue, _Goto) as sig:
-            raise fail("SystemError", f"{type(sig).__name__} escaped subworkflow {sub.name}") from None
+            raise fail(
+                "SystemError", f"{type(sig).__name__} escaped subworkflow {sub.name}"
+            ) from None
         return None
 
     def _bind(
-        self, sub: Subworkflow, positional: list[Any] | None, named: dict[str, Any] | None, scope: Scope
+        self,
+        sub: Subworkflow,
+        positional: list[Any] | None,
+        named: dict[str, Any] | None,
+        scope: Scope,
     ) -> None:
         params = sub.params
         if positional is not None:
@@ -621,7 +627,11 @@ class Executor:
             raise fail("TypeError", "retry predicate must name a subworkflow or function")
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise fail("ValueError", f"max_retries must be a non-negative integer: {max_retries!r}")
-        for name, number in (("initial_delay", initial), ("max_delay", maximum), ("multiplier", multiplier)):
+        for name, number in (
+            ("initial_delay", initial),
+            ("max_delay", maximum),
+            ("multiplier", multiplier),
+        ):
             if not is_number(number) or number < 0:
                 raise fail("ValueError", f"backoff {name} must be a non-negative number")
         return predicate, max_retries, float(initial), float(maximum), float(multiplier)

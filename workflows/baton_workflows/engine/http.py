@@ -23,7 +23,14 @@ from baton_workflows.engine.values import from_json, to_json_text, type_name
 DEFAULT_TIMEOUT = 300.0  # seconds (Workflows default; the maximum is 1800)
 MAX_TIMEOUT = 1800.0
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
-_PARAMS = ("url", ("timeout", None), ("body", None), ("headers", None), ("query", None), ("auth", None))
+_PARAMS = (
+    "url",
+    ("timeout", None),
+    ("body", None),
+    ("headers", None),
+    ("query", None),
+    ("auth", None),
+)
 
 
 def _encode_body(body: Any, headers: dict[str, str]) -> bytes | None:
@@ -92,7 +99,7 @@ def request(
     data = _encode_body(body, sent)
     req = urllib.request.Request(_url(url, query), data=data, headers=sent, method=method.upper())
     try:
-        with urllib.request.urlopen(req, timeout=seconds) as resp:  # noqa: S310 - http(s) only
+        with urllib.request.urlopen(req, timeout=seconds) as resp:
             raw = resp.read()
             return {
                 "code": resp.status,
@@ -111,12 +118,14 @@ def request(
                 "tags": ["HttpError"],
             }
         ) from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise fail("TimeoutError", f"http: {method} {url} timed out after {seconds} s") from None
     except urllib.error.URLError as err:
         reason = err.reason
         if isinstance(reason, TimeoutError | socket.timeout):
-            raise fail("TimeoutError", f"http: {method} {url} timed out after {seconds} s") from None
+            raise fail(
+                "TimeoutError", f"http: {method} {url} timed out after {seconds} s"
+            ) from None
         if isinstance(reason, ConnectionRefusedError | socket.gaierror | OSError):
             raise fail(
                 "ConnectionFailedError", f"http: cannot connect to {url}: {reason}"

@@ -77,7 +77,7 @@ def dotted(node: Node) -> str | None:
     return None
 
 
-def walk(node: Node):  # noqa: ANN201 - a generator of nodes
+def walk(node: Node):
     """Every node of a tree, parents first."""
     yield node
     children: tuple[Node, ...] = ()

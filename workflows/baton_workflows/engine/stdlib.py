@@ -563,7 +563,13 @@ def _uuid() -> str:
 
 # ------------------------------------------------------------------------------------------ hash
 
-_ALGORITHMS = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA384": "sha384", "SHA512": "sha512"}
+_ALGORITHMS = {
+    "MD5": "md5",
+    "SHA1": "sha1",
+    "SHA256": "sha256",
+    "SHA384": "sha384",
+    "SHA512": "sha512",
+}
 
 
 def _algorithm(fn: str, name: Any) -> str:
@@ -638,4 +644,3 @@ VALUES["http.default_retry_non_idempotent"] = {
 def is_library_name(name: str) -> bool:
     """Whether `name` is a library function or value."""
     return name in LIBRARY or name in VALUES
-

@@ -45,52 +45,68 @@ class Template:
         yield from self.nodes
 
 
-def compile_template(data: Any, problems: list[str] | None = None) -> Template:
-    """Compile a YAML value; malformed expressions are appended to `problems` (or raised)."""
-    nodes: list[Node] = []
+class _Compiler:
+    """Builds the closure of one YAML value; `None` means the (sub)value is constant."""
 
-    def build(value: Any) -> Callable[[Context], Any] | None:
+    def __init__(self, problems: list[str] | None) -> None:
+        self.problems = problems
+        self.nodes: list[Node] = []
+
+    def build(self, value: Any) -> Callable[[Context], Any] | None:
         text = expression_text(value)
         if text is not None:
-            try:
-                node = parse(text)
-            except WorkflowError as err:
-                if problems is None:
-                    raise
-                problems.append(f"bad expression {value!r}: {err.value.get('message')}")
-                return lambda ctx: None
-            nodes.append(node)
-            return compile_node(node)
+            return self.expression(value, text)
         if isinstance(value, dict):
-            parts = {str(k): build(v) for k, v in value.items()}
-            if all(p is None for p in parts.values()):
-                return None
-            fixed = {str(k): _constant(v) for k, v in value.items()}
-            dynamic = tuple((k, p) for k, p in parts.items() if p is not None)
-
-            def run_map(ctx: Context) -> Any:
-                out = dict(fixed)
-                for key, part in dynamic:
-                    out[key] = part(ctx)
-                return out
-
-            return run_map
+            return self.mapping(value)
         if isinstance(value, list):
-            items = [build(v) for v in value]
-            if all(i is None for i in items):
-                return None
-            pairs = tuple(
-                (i, None) if i is not None else (None, _constant(v))
-                for i, v in zip(items, value, strict=True)
-            )
-            return lambda ctx: [f(ctx) if f is not None else v for f, v in pairs]
+            return self.sequence(value)
         return None
 
-    constant = _constant(data)
-    run = build(data)
+    def expression(self, value: Any, text: str) -> Callable[[Context], Any]:
+        try:
+            node = parse(text)
+        except WorkflowError as err:
+            if self.problems is None:
+                raise
+            self.problems.append(f"bad expression {value!r}: {err.value.get('message')}")
+            return lambda ctx: None
+        self.nodes.append(node)
+        return compile_node(node)
+
+    def mapping(self, value: dict[Any, Any]) -> Callable[[Context], Any] | None:
+        parts = {str(k): self.build(v) for k, v in value.items()}
+        dynamic = tuple((k, p) for k, p in parts.items() if p is not None)
+        if not dynamic:
+            return None
+        fixed = {str(k): _constant(v) for k, v in value.items()}
+
+        def run(ctx: Context) -> Any:
+            out = dict(fixed)
+            for key, part in dynamic:
+                out[key] = part(ctx)
+            return out
+
+        return run
+
+    def sequence(self, value: list[Any]) -> Callable[[Context], Any] | None:
+        items = [self.build(v) for v in value]
+        if all(i is None for i in items):
+            return None
+        pairs = tuple(
+            (f, None) if f is not None else (None, _constant(v))
+            for f, v in zip(items, value, strict=True)
+        )
+        return lambda ctx: [f(ctx) if f is not None else v for f, v in pairs]
+
+
+def compile_template(data: Any, problems: list[str] | None = None) -> Template:
+    """Compile a YAML value; malformed expressions are appended to `problems` (or raised)."""
+    compiler = _Compiler(problems)
+    run = compiler.build(data)
     if run is None:
+        constant = _constant(data)
         return Template(data, lambda ctx: constant, (), True)
-    return Template(data, run, tuple(nodes), False)
+    return Template(data, run, tuple(compiler.nodes), False)
 
 
 def _constant(data: Any) -> Any:

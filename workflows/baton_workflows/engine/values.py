@@ -34,27 +34,25 @@ class FunctionRef:
         return hash(self.name)
 
 
+_TYPE_NAMES: dict[type, str] = {
+    type(None): "null",
+    bool: "bool",
+    int: "integer",
+    float: "double",
+    str: "string",
+    bytes: "bytes",
+    list: "list",
+    dict: "map",
+    FunctionRef: "function",
+}
+
+
 def type_name(value: Any) -> str:
     """The name `get_type` returns for a value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bytes):
-        return "bytes"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "map"
-    if isinstance(value, FunctionRef):
-        return "function"
-    raise TypeError(f"not a workflow value: {value!r}")
+    try:
+        return _TYPE_NAMES[type(value)]
+    except KeyError:
+        raise TypeError(f"not a workflow value: {value!r}") from None
 
 
 def is_number(value: Any) -> bool:
