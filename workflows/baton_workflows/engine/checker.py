@@ -46,6 +46,7 @@ class _Where:
     loop: str | None  # "for" | "parallel" | None
     parallel_depth: int
     in_branch: bool
+    names: dict[str, str]  # step names of this jump scope -> first path
 
 
 class _Checker:
@@ -59,29 +60,25 @@ class _Checker:
 
     def run(self) -> list[Issue]:
         for sub in self.workflow.subworkflows.values():
-            self.duplicates(sub)
-            where = _Where(sub, (), None, 0, False)
-            self.block(sub.body, where)
+            self.block(sub.body, _Where(sub, (), None, 0, False, {}))
         return self.issues
-
-    def duplicates(self, sub: Subworkflow) -> None:
-        seen: dict[str, str] = {}
-        for step in iter_steps(sub.body):
-            if step.anonymous:
-                continue
-            if step.name in seen:
-                self.issue(
-                    step.path, f"duplicate step name {step.name} (first at {seen[step.name]})"
-                )
-            else:
-                seen[step.name] = step.path
 
     # -- walking
 
     def block(self, block: Block, where: _Where) -> None:
         inner = replace(where, visible=(*where.visible, block))
         for step in block.steps:
+            self.unique(step, where.names)
             self.step(step, inner)
+
+    def unique(self, step: Step, names: dict[str, str]) -> None:
+        """Step names are unique among the blocks a `next` can reach from one another."""
+        if step.anonymous:
+            return
+        if step.name in names:
+            self.issue(step.path, f"duplicate step name {step.name} (first at {names[step.name]})")
+        else:
+            names[step.name] = step.path
 
     def step(self, step: Step, where: _Where) -> None:
         if step.next is not None:
@@ -108,7 +105,7 @@ class _Checker:
 
     def for_step(self, step: ForStep, where: _Where) -> None:
         if step.loop:
-            self.block(step.loop.body, replace(where, visible=(), loop="for"))
+            self.block(step.loop.body, replace(where, visible=(), loop="for", names={}))
 
     def steps_step(self, step: StepsStep, where: _Where) -> None:
         if step.body:
@@ -265,7 +262,7 @@ class _Checker:
         )
         blocks = [step.loop.body] if step.loop else [b for _, b in step.branches]
         for block in blocks:
-            self.block(block, inner)
+            self.block(block, replace(inner, names={}))
             for path, name in _writes(block):
                 if name in parent_vars and name not in step.shared:
                     self.issue(
