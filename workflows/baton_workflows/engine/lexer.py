@@ -28,8 +28,19 @@ OPERATORS = ("//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%")
 PUNCTUATION = "()[]{},.:"
 
 _NUMBER = re.compile(r"(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
+_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "/": "/", "b": "\b"}
+_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+    "/": "/",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +62,18 @@ def _string(text: str, start: int) -> tuple[str, int]:
             if i + 1 >= len(text):
                 break
             esc = text[i + 1]
-            if esc == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", text[i + 2 : i + 6]):
-                out.append(chr(int(text[i + 2 : i + 6], 16)))
+            if esc == "u" and _HEX4.fullmatch(text, i + 2, i + 6):
+                code = int(text[i + 2 : i + 6], 16)
                 i += 6
+                low = text[i + 2 : i + 6] if text.startswith("\\u", i) else ""
+                if (
+                    0xD800 <= code < 0xDC00
+                    and _HEX4.fullmatch(low)
+                    and 0xDC00 <= int(low, 16) < 0xE000
+                ):
+                    code = 0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+                    i += 6  # a surrogate pair is one character
+                out.append(chr(code))
                 continue
             if esc not in _ESCAPES:
                 raise fail("ValueError", f"unknown escape \\{esc} at {i} in {text!r}")
