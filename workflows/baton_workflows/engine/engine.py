@@ -106,8 +106,7 @@ class Engine:
             source_path=source_path,
         )
         folder = self.store.create(record, source)
-        recorder = self.store.recorder(execution_id, self.log_sink)
-        recorder.clock_now = self.clock.now
+        recorder = self.store.recorder(execution_id, self.clock.now, self.log_sink)
         running = _Running(None, threading.Event(), threading.Event())
         executor = Executor(
             workflow,
@@ -128,6 +127,8 @@ class Engine:
             finally:
                 recorder.close()
                 running.done.set()
+                with self._lock:
+                    self._running.pop(execution_id, None)
 
         with self._lock:
             self._running[execution_id] = running
@@ -176,7 +177,8 @@ class Engine:
 
     def wait(self, execution_id: str, timeout: float | None = None) -> ExecutionRecord:
         """Block until an execution started here finishes (or `timeout`); its record."""
-        running = self._running.get(execution_id)
+        with self._lock:
+            running = self._running.get(execution_id)
         if running is not None:
             running.done.wait(timeout)
         return self.store.get(execution_id)
@@ -184,7 +186,8 @@ class Engine:
     def cancel(self, execution_id: str) -> None:
         """Stop an execution: at once if it runs in this process, else at its next poll."""
         self.store.request_cancel(execution_id)
-        running = self._running.get(execution_id)
+        with self._lock:
+            running = self._running.get(execution_id)
         if running is not None:
             running.cancel.set()
 

@@ -335,7 +335,9 @@ class Executor:
             return builtin.fn(self, *values) if builtin.runtime else builtin.fn(*values)
         connector = self.connectors.get(name)
         if connector is not None and named is not None:
-            ctx = CallContext(self.execution_id, name, self.cancel, self.clock, self.workdir)
+            entry: _Entry | None = getattr(self._local, "entry", None)
+            path = entry.step.path if entry is not None else name
+            ctx = CallContext(self.execution_id, path, self.cancel, self.clock, self.workdir)
             return connector(named, ctx)
         if name.startswith("googleapis."):
             raise fail("SystemError", f"connector {name} is not available in the local engine")

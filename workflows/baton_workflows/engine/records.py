@@ -16,7 +16,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ class ExecutionRecord:
     end: float | None = None
     source_path: str | None = None
     steps_run: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duration(self) -> float | None:
@@ -64,12 +63,17 @@ def _write_atomic(path: Path, text: str) -> None:
 class FileRecorder:
     """Appends step entries and log lines of one execution; safe to share between threads."""
 
-    def __init__(self, folder: Path, log_sink: Callable[[dict[str, Any]], None] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        now: Callable[[], float],
+        log_sink: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self._lock = threading.Lock()
         self._steps = (folder / "steps.jsonl").open("a", encoding="utf-8")
         self._log = (folder / "workflow.log").open("a", encoding="utf-8")
+        self._now = now
         self._sink = log_sink
-        self.clock_now: Callable[[], float] | None = None
 
     def step(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, default=str) + "\n"
@@ -78,9 +82,7 @@ class FileRecorder:
             self._steps.flush()
 
     def log(self, severity: str, payload: Any) -> None:
-        entry: dict[str, Any] = {"severity": severity}
-        if self.clock_now is not None:
-            entry["time"] = self.clock_now()
+        entry: dict[str, Any] = {"severity": severity, "time": self._now()}
         if isinstance(payload, str):
             entry["textPayload"] = payload
         else:
@@ -167,10 +169,13 @@ class ExecutionStore:
         return (self.folder(execution_id) / "cancel").exists()
 
     def recorder(
-        self, execution_id: str, log_sink: Callable[[dict[str, Any]], None] | None = None
+        self,
+        execution_id: str,
+        now: Callable[[], float],
+        log_sink: Callable[[dict[str, Any]], None] | None = None,
     ) -> FileRecorder:
-        """The recorder an execution writes its steps and logs through."""
-        return FileRecorder(self.folder(execution_id), log_sink)
+        """The recorder an execution writes its steps and logs through (`now` stamps logs)."""
+        return FileRecorder(self.folder(execution_id), now, log_sink)
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:
