@@ -82,6 +82,7 @@ def test_step_entries_show_path_kind_times_and_retries(tmp_path: Path) -> None:
     record = eng.run(RETRYING, {"x": 0})
     steps = eng.store.steps(record.id)
     by_path = {s["path"]: s for s in steps if s["state"] == "succeeded"}
+    assert by_path["main/flaky"]["name"] == "flaky"
     assert by_path["main/flaky"]["kind"] == "try"
     assert by_path["main/flaky"]["retries"] == 2
     assert by_path["main/done"]["kind"] == "return"

@@ -471,6 +471,7 @@ class Executor:
     def _record(self, entry: _Entry, state: str, error: WorkflowError | None) -> None:
         record: dict[str, Any] = {
             "path": entry.step.path,
+            "name": entry.step.name,
             "kind": entry.step.kind,
             "start": entry.start,
             "end": self.clock.now(),
