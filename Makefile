@@ -11,6 +11,7 @@ RUN := $(UV) run --locked
 
 START ?= 2013-01-01
 END ?= 2013-01-07
+CONCURRENCY ?= 4
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,14 +26,11 @@ $(UV):
 
 sync: .venv/.synced ## install uv and the locked environment
 
-run: sync ## seed the demo data and run the pipeline for START..END (default 2013-01-01..07)
+run: sync ## seed the demo data, run workflows/pipeline.workflows.yaml locally for START..END, print the summary
 	$(RUN) baton seed
-	@for d in $$($(RUN) python -c "import datetime as t; s=t.date.fromisoformat('$(START)'); e=t.date.fromisoformat('$(END)'); print(*[s+t.timedelta(i) for i in range((e-s).days+1)])"); do \
-	  for step in extract transform validate load; do \
-	    $(RUN) python -m baton_$$step run --date $$d > /dev/null || exit $$?; \
-	  done; \
-	done
-	$(RUN) baton summary --start $(START) --end $(END)
+	@status=0; $(RUN) baton workflow run workflows/pipeline.workflows.yaml \
+	  --data '{"start": "$(START)", "end": "$(END)", "concurrency": $(CONCURRENCY)}' > /dev/null || status=$$?; \
+	$(RUN) baton summary --start $(START) --end $(END); exit $$status
 
 check: sync ## lint (ruff) and the Dockerfiles (hadolint)
 	$(RUN) ruff check .

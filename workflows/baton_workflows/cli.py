@@ -16,6 +16,7 @@ from baton.lake import parse_date
 from baton.ledger import ledger
 from baton.storage import open_storage
 from baton_workflows.seed import seed
+from baton_workflows.workflow_cli import app as workflow_app
 
 app = typer.Typer(
     add_completion=False,
@@ -24,6 +25,7 @@ app = typer.Typer(
     help="baton: partitioned batch ETL on Google Cloud as microjobs, and its local twin.",
 )
 console = Console()
+app.add_typer(workflow_app, name="workflow")
 
 
 def _date(value: str | None) -> date | None:
