@@ -7,11 +7,12 @@ import pulumi_gcp as gcp
 
 
 def service_account(
-    resource_name: str, account_id: str, purpose: str, parent: pulumi.Resource
+    resource_name: str, project: str, account_id: str, purpose: str, parent: pulumi.Resource
 ) -> gcp.serviceaccount.Account:
     """A dedicated service account whose description says what it may do."""
     return gcp.serviceaccount.Account(
         resource_name,
+        project=project,
         account_id=account_id,
         display_name=f"baton {account_id}",
         description=purpose,

@@ -51,6 +51,7 @@ class PipelineWorkflow(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.account = service_account(
             f"{name}-sa",
+            args.project,
             args.account_id,
             "runs the baton pipeline workflow: executes the step jobs, reads attempt records",
             self,

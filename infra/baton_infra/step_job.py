@@ -59,7 +59,7 @@ class StepJob(pulumi.ComponentResource):
         super().__init__("baton:infra:StepJob", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.account = service_account(
-            f"{name}-sa", args.account_id, f"runs the baton {args.job.name} job", self
+            f"{name}-sa", args.project, args.account_id, f"runs the baton {args.job.name} job", self
         )
         who = member(self.account)
         grants = self._lake_grants(name, args, who, child)

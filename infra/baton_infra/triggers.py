@@ -65,7 +65,7 @@ class PipelineSchedule(pulumi.ComponentResource):
         super().__init__("baton:infra:PipelineSchedule", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.account = service_account(
-            f"{name}-sa", args.account_id, "starts baton pipeline executions on schedule", self
+            f"{name}-sa", args.project, args.account_id, "starts baton pipeline executions on schedule", self
         )
         # Workflows grants roles on the project only (no per-workflow IAM); this identity
         # holds nothing else.
@@ -157,7 +157,7 @@ class LandingTrigger(pulumi.ComponentResource):
             for prefix in args.landing_prefixes
         ]
         self.account = service_account(
-            f"{name}-sa", args.account_id, "starts baton pipeline executions on landing", self
+            f"{name}-sa", args.project, args.account_id, "starts baton pipeline executions on landing", self
         )
         who = member(self.account)
         roles = [
