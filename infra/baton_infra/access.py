@@ -67,7 +67,9 @@ def _resource(bucket: str, lake_prefix: str, key: str) -> str:
     return f"projects/_/buckets/{bucket}/objects/{object_name(lake_prefix, key)}"
 
 
-def prefix_condition(bucket: str, lake_prefix: str, prefix: str, exclude: tuple[str, ...] = ()) -> str:
+def prefix_condition(
+    bucket: str, lake_prefix: str, prefix: str, exclude: tuple[str, ...] = ()
+) -> str:
     """CEL: the object lies under lake `prefix` (and under none of `exclude`)."""
     parts = [f'resource.name.startsWith("{_resource(bucket, lake_prefix, prefix)}")']
     parts += [f'!resource.name.startsWith("{_resource(bucket, lake_prefix, p)}")' for p in exclude]

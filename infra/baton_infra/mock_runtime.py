@@ -71,7 +71,11 @@ def _computed(typ: str, inputs: Mapping[str, Any], name: str) -> tuple[str, dict
     resource_id = f"{name}-id"
     if typ == "gcp:serviceaccount/account:Account":
         email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
-        out = {"email": email, "member": f"serviceAccount:{email}", "name": f"projects/{project}/serviceAccounts/{email}"}
+        out = {
+            "email": email,
+            "member": f"serviceAccount:{email}",
+            "name": f"projects/{project}/serviceAccounts/{email}",
+        }
     elif typ == "gcp:cloudrunv2/job:Job":
         resource_id = f"projects/{project}/locations/{inputs['location']}/jobs/{inputs['name']}"
     elif typ == "gcp:workflows/workflow:Workflow":
@@ -111,7 +115,7 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registered: list[Registered] = []
 
-    def RegisterResource(self, request: Any) -> Any:
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (overrides the gRPC name)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             state = self.resources[response.urn].state
@@ -144,7 +148,9 @@ def config_values(stack_file: Path) -> dict[str, str]:
     return values
 
 
-def run_offline(values: Mapping[str, str], workflow_source: str, stack: str = "offline") -> Recording:
+def run_offline(
+    values: Mapping[str, str], workflow_source: str, stack: str = "offline"
+) -> Recording:
     """Run the program against the mock runtime with these config values."""
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)

@@ -114,6 +114,4 @@ class PipelineWorkflow(pulumi.ComponentResource):
         )
         self.id = self.workflow.id
         self.name = self.workflow.name
-        self.register_outputs(
-            {"workflow": self.workflow.id, "service_account": self.account.email}
-        )
+        self.register_outputs({"workflow": self.workflow.id, "service_account": self.account.email})

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from baton.errors import BatonError, ExitCode
+
 from baton_infra.iam_graph import iam_graph, is_iam_type
 from baton_infra.mock_runtime import Recording, Registered, config_values, run_offline
 from baton_infra.workflow_source import read_workflow_source, repo_root
@@ -118,7 +119,9 @@ def print_resources(recording: Recording, out: TextIO) -> None:
 def print_iam_graph(recording: Recording, out: TextIO) -> None:
     """Who can do what on which resource."""
     grants = iam_graph(recording)
-    print(f"\nIAM GRAPH ({len(grants)} grants: identity -> role on resource [if condition])", file=out)
+    print(
+        f"\nIAM GRAPH ({len(grants)} grants: identity -> role on resource [if condition])", file=out
+    )
     for identity, edges in groupby(grants, key=lambda g: g.identity):
         print(f"  {identity}", file=out)
         for g in edges:

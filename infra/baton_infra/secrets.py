@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
-
 from baton.errors import ConfigError
 
 

@@ -32,7 +32,9 @@ _REPOSITORY = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_FULL_REF = re.compile(r"[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})")
+_FULL_REF = re.compile(
+    r"[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
+)
 _CHANNEL = re.compile(r"projects/[^/]+/notificationChannels/[^/]+")
 
 
@@ -110,7 +112,12 @@ def _fix(key: str, example: str) -> str:
 
 
 def _text(
-    get: ConfigGetter, problems: _Problems, key: str, default: str | None, pattern: re.Pattern[str], what: str
+    get: ConfigGetter,
+    problems: _Problems,
+    key: str,
+    default: str | None,
+    pattern: re.Pattern[str],
+    what: str,
 ) -> str:
     namespace, _, name = key.partition(":")
     value = get(namespace, name)
@@ -139,7 +146,9 @@ def _days(get: ConfigGetter, problems: _Problems, key: str, default: int) -> int
     if value is None:
         return default
     if not value.isdigit() or not 1 <= int(value) <= 3650:
-        problems.append(f"{NAMESPACE}:{key} = {value!r} is invalid: a whole number of days, 1..3650")
+        problems.append(
+            f"{NAMESPACE}:{key} = {value!r} is invalid: a whole number of days, 1..3650"
+        )
         return default
     return int(value)
 
@@ -198,7 +207,9 @@ def _images(
 def _secrets(raw: Any, problems: _Problems) -> tuple[str, ...]:
     if raw is None:
         return ()
-    if not isinstance(raw, list) or not all(isinstance(s, str) and _SECRET.fullmatch(s) for s in raw):
+    if not isinstance(raw, list) or not all(
+        isinstance(s, str) and _SECRET.fullmatch(s) for s in raw
+    ):
         problems.append(
             f"{NAMESPACE}:sourceSecrets must be a list of secret ids ([A-Za-z0-9_-], at most 255)"
         )
@@ -230,15 +241,52 @@ def parse_stack_config(get: ConfigGetter) -> StackConfig:
     """Build the stack config from raw values; raise one ConfigError listing every problem."""
     p: _Problems = []
     project = _text(get, p, "gcp:project", None, _PROJECT, "the GCP project id")
-    region = _text(get, p, "gcp:region", None, re.compile(r"[a-z]+-[a-z]+\d+"), "a GCP region such as europe-west1")
-    name = _text(get, p, f"{NAMESPACE}:name", "baton", _NAME, "lower case, digits and '-', at most 20 characters (prefix of jobs and identities)")
-    repository = _text(get, p, f"{NAMESPACE}:repository", "baton", _REPOSITORY, "an Artifact Registry repository id")
-    bucket = _text(get, p, f"{NAMESPACE}:lakeBucket", f"{project}-{name}-lake", _BUCKET, "a Cloud Storage bucket name (3-63 of a-z 0-9 . _ -)")
-    prefix = _text(get, p, f"{NAMESPACE}:lakePrefix", "", re.compile(rf"|{_PREFIX.pattern}"), "an object prefix without leading or trailing '/'")
+    region = _text(
+        get,
+        p,
+        "gcp:region",
+        None,
+        re.compile(r"[a-z]+-[a-z]+\d+"),
+        "a GCP region such as europe-west1",
+    )
+    name = _text(
+        get,
+        p,
+        f"{NAMESPACE}:name",
+        "baton",
+        _NAME,
+        "lower case, digits and '-', at most 20 characters (prefix of jobs and identities)",
+    )
+    repository = _text(
+        get,
+        p,
+        f"{NAMESPACE}:repository",
+        "baton",
+        _REPOSITORY,
+        "an Artifact Registry repository id",
+    )
+    bucket = _text(
+        get,
+        p,
+        f"{NAMESPACE}:lakeBucket",
+        f"{project}-{name}-lake",
+        _BUCKET,
+        "a Cloud Storage bucket name (3-63 of a-z 0-9 . _ -)",
+    )
+    prefix = _text(
+        get,
+        p,
+        f"{NAMESPACE}:lakePrefix",
+        "",
+        re.compile(rf"|{_PREFIX.pattern}"),
+        "an object prefix without leading or trailing '/'",
+    )
     dataset = get(NAMESPACE, "defaultDataset") or "flights"
     known = datasets.registry()
     if dataset not in known:
-        p.append(f"{NAMESPACE}:defaultDataset = {dataset!r} is not a registered dataset; known: {sorted(known)}")
+        p.append(
+            f"{NAMESPACE}:defaultDataset = {dataset!r} is not a registered dataset; known: {sorted(known)}"
+        )
     config = StackConfig(
         project=project,
         region=region,
@@ -248,7 +296,14 @@ def parse_stack_config(get: ConfigGetter) -> StackConfig:
         lake_bucket=bucket,
         lake_prefix=prefix,
         lake_location=get(NAMESPACE, "lakeLocation") or region,
-        bq_dataset=_text(get, p, f"{NAMESPACE}:bqDataset", name.replace("-", "_"), _BQ_DATASET, "letters, digits and '_'"),
+        bq_dataset=_text(
+            get,
+            p,
+            f"{NAMESPACE}:bqDataset",
+            name.replace("-", "_"),
+            _BQ_DATASET,
+            "letters, digits and '_'",
+        ),
         bq_location=get(NAMESPACE, "bqLocation") or region,
         default_dataset=dataset,
         schedule=_schedule(get, p),
@@ -259,10 +314,20 @@ def parse_stack_config(get: ConfigGetter) -> StackConfig:
         noncurrent_retention_days=_days(get, p, "noncurrentRetentionDays", 7),
         source_secrets=_secrets(_json(get, p, "sourceSecrets"), p),
         alert_email=get(NAMESPACE, "alertEmail"),
-        alert_channel=_text(get, p, f"{NAMESPACE}:alertChannel", "", re.compile(rf"|{_CHANNEL.pattern}"), "a channel id projects/<p>/notificationChannels/<id>") or None,
+        alert_channel=_text(
+            get,
+            p,
+            f"{NAMESPACE}:alertChannel",
+            "",
+            re.compile(rf"|{_CHANNEL.pattern}"),
+            "a channel id projects/<p>/notificationChannels/<id>",
+        )
+        or None,
         protect_data=_bool(get, p, "protectData", True),
     )
-    if config.alert_email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", config.alert_email):
+    if config.alert_email is not None and not re.fullmatch(
+        r"[^@\s]+@[^@\s]+\.[^@\s]+", config.alert_email
+    ):
         p.append(f"{NAMESPACE}:alertEmail = {config.alert_email!r} is not an email address")
     if p:
         raise ConfigError(

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
-
 from baton.jobs import Job
+
 from baton_infra.access import READ_ROLE, WRITE_ROLE, LakeAccess, prefix_condition
 from baton_infra.identity import member, service_account
 from baton_infra.secrets import env_name
@@ -73,7 +73,9 @@ class StepJob(pulumi.ComponentResource):
         envs += [
             {
                 "name": env_name(secret_id),
-                "value_source": {"secret_key_ref": {"secret": secret.secret_id, "version": "latest"}},
+                "value_source": {
+                    "secret_key_ref": {"secret": secret.secret_id, "version": "latest"}
+                },
             }
             for secret_id, secret in sorted(args.secrets.items())
         ]

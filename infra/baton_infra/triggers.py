@@ -11,9 +11,9 @@ from datetime import date
 
 import pulumi
 import pulumi_gcp as gcp
-
 from baton.dataset import Dataset
 from baton.lake import LANDING
+
 from baton_infra.access import object_name
 from baton_infra.identity import member, service_account
 
@@ -65,7 +65,11 @@ class PipelineSchedule(pulumi.ComponentResource):
         super().__init__("baton:infra:PipelineSchedule", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.account = service_account(
-            f"{name}-sa", args.project, args.account_id, "starts baton pipeline executions on schedule", self
+            f"{name}-sa",
+            args.project,
+            args.account_id,
+            "starts baton pipeline executions on schedule",
+            self,
         )
         # Workflows grants roles on the project only (no per-workflow IAM); this identity
         # holds nothing else.
@@ -157,7 +161,11 @@ class LandingTrigger(pulumi.ComponentResource):
             for prefix in args.landing_prefixes
         ]
         self.account = service_account(
-            f"{name}-sa", args.project, args.account_id, "starts baton pipeline executions on landing", self
+            f"{name}-sa",
+            args.project,
+            args.account_id,
+            "starts baton pipeline executions on landing",
+            self,
         )
         who = member(self.account)
         roles = [
