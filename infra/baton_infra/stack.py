@@ -56,8 +56,8 @@ def _step_env(config: StackConfig) -> dict[str, str]:
 
 
 def deploy(config: StackConfig, workflow_source: str) -> Stack:
-    """Declare every resource of the stack. Without images (before the first push) only the
-    foundation is deployed: APIs, registry, lake, warehouse and secrets."""
+    """Declare every resource of the stack (only the foundation with `foundation_only`: the
+    registry must exist before the first images can be pushed to it)."""
     apis = ProjectApis(
         "apis", config.project, BASE_APIS + (TRIGGER_APIS if config.landing_trigger else ())
     )
@@ -92,10 +92,10 @@ def deploy(config: StackConfig, workflow_source: str) -> Stack:
     )
     secrets = SourceSecrets("sources", config.project, config.source_secrets, after_apis)
     stack = Stack(apis, registry, lake, warehouse, secrets, {}, None, None, None, None)
-    if config.images is None:
+    if config.foundation_only:
         pulumi.log.warn(
-            "baton:images is not set: deploying the foundation only (no jobs, workflow or "
-            "triggers). Push the images, set baton:images and run `pulumi up` again."
+            "baton:foundationOnly is true: deploying APIs, registry, lake, warehouse and secrets "
+            "only. Push the images, set baton:images, unset foundationOnly, `pulumi up` again."
         )
         return stack
     for job in load_jobs():
@@ -187,6 +187,7 @@ def export(stack: Stack) -> None:
     pulumi.export("bigquery_dataset", stack.warehouse.dataset.dataset_id)
     pulumi.export("secrets", {k: s.name for k, s in stack.secrets.secrets.items()})
     pulumi.export("jobs", {step: job.name for step, job in stack.jobs.items()})
+    pulumi.export("images", {step: job.image for step, job in stack.jobs.items()})
     if stack.workflow is not None:
         pulumi.export("workflow", stack.workflow.id)
         pulumi.export("workflow_service_account", stack.workflow.account.email)

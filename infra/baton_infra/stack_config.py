@@ -52,7 +52,9 @@ class StackConfig:
     name: str
     repository: str
     images: Mapping[str, str] | None
-    """Step -> full image reference (tag or digest); None before the first images are pushed."""
+    """Step -> full image reference (tag or digest); None only when `foundation_only`."""
+    foundation_only: bool
+    """Deploy only what exists before any image: APIs, registry, lake, warehouse, secrets."""
     lake_bucket: str
     lake_prefix: str
     lake_location: str
@@ -287,12 +289,22 @@ def parse_stack_config(get: ConfigGetter) -> StackConfig:
         p.append(
             f"{NAMESPACE}:defaultDataset = {dataset!r} is not a registered dataset; known: {sorted(known)}"
         )
+    foundation_only = _bool(get, p, "foundationOnly", False)
+    images = _images(_json(get, p, "images"), p, region, project, repository)
+    if images is None and not foundation_only:
+        p.append(
+            f"{NAMESPACE}:images is required: the image of each step, e.g. "
+            "`pulumi config set --path images.extract sha256:<digest>` (Cloud Build sets them); "
+            f"for the very first deploy, before any image exists, set {NAMESPACE}:foundationOnly "
+            "true"
+        )
     config = StackConfig(
         project=project,
         region=region,
         name=name,
         repository=repository,
-        images=_images(_json(get, p, "images"), p, region, project, repository),
+        images=images,
+        foundation_only=foundation_only,
         lake_bucket=bucket,
         lake_prefix=prefix,
         lake_location=get(NAMESPACE, "lakeLocation") or region,

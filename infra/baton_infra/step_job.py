@@ -111,6 +111,7 @@ class StepJob(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         self.name = self.job.name
+        self.image = args.image
         self.register_outputs(
             {"job": self.job.name, "service_account": self.account.email, "image": args.image}
         )

@@ -1,4 +1,4 @@
-"""Before any image is pushed only the foundation deploys; a disposable stack can be torn down."""
+"""The first deploy (foundationOnly) creates what images need; a disposable stack can be torn down."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ BOOTSTRAP = {
     "gcp:project": "acme-dev",
     "gcp:region": "us-central1",
     "baton:protectData": "false",
+    "baton:foundationOnly": "true",
     "baton:lakePrefix": "baton/v1",
 }
 
@@ -19,7 +20,7 @@ def bootstrap() -> Recording:
     return run(BOOTSTRAP)
 
 
-def test_without_images_only_the_foundation_is_deployed(bootstrap):
+def test_foundation_only_deploys_registry_lake_and_warehouse_but_no_jobs(bootstrap):
     kinds = {r.type for r in bootstrap.resources if r.custom}
     assert "gcp:storage/bucket:Bucket" in kinds
     assert "gcp:artifactregistry/repository:Repository" in kinds

@@ -9,7 +9,7 @@ from baton.errors import ConfigError
 from baton.jobs import load_jobs
 from baton_infra.stack_config import parse_stack_config
 
-MINIMAL = {"gcp:project": "acme-data", "gcp:region": "europe-west1"}
+MINIMAL = {"gcp:project": "acme-data", "gcp:region": "europe-west1", "baton:foundationOnly": "true"}
 DIGEST = "sha256:" + "a" * 64
 
 
@@ -38,8 +38,15 @@ def test_a_minimal_config_takes_the_documented_defaults():
     assert config.protect_data is True
 
 
+def test_images_are_required_unless_only_the_foundation_is_deployed():
+    message = _problems({**MINIMAL, "baton:foundationOnly": "false"})
+    assert "baton:images is required" in message
+    assert "pulumi config set --path images.extract" in message
+    assert "baton:foundationOnly" in message
+
+
 def test_a_missing_project_names_the_key_and_the_command_that_sets_it():
-    message = _problems({"gcp:region": "europe-west1"})
+    message = _problems({"gcp:region": "europe-west1", "baton:foundationOnly": "true"})
     assert "gcp:project is required" in message
     assert "pulumi config set gcp:project" in message
 
