@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
@@ -27,28 +28,32 @@ TRIGGER_APIS = (
 )
 
 
+@dataclass(frozen=True)
+class ProjectApisArgs:
+    """Which APIs, in which project."""
+
+    project: str
+    apis: Sequence[str]
+
+
 class ProjectApis(pulumi.ComponentResource):
     """Every API baton calls, enabled; other resources depend on `ready`."""
 
     def __init__(
-        self,
-        name: str,
-        project: str,
-        apis: Sequence[str],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: ProjectApisArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("baton:infra:ProjectApis", name, None, opts)
         self.services = [
             gcp.projects.Service(
                 f"{name}-{api.split('.')[0]}",
-                project=project,
+                project=args.project,
                 service=api,
                 # Other workloads in the project may use the same APIs: destroying baton
                 # must not switch them off.
                 disable_on_destroy=False,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for api in apis
+            for api in args.apis
         ]
         self.register_outputs({"services": [s.service for s in self.services]})
 

@@ -32,13 +32,15 @@ class PipelineWorkflowArgs:
 
 
 def user_env_vars(args: PipelineWorkflowArgs) -> dict[str, str]:
-    """The user environment variables the workflow YAML reads with `sys.get_env`."""
-    return {
+    """The user environment variables the workflow YAML reads with `sys.get_env`; an empty
+    lake prefix is left unset (the YAML's default is "")."""
+    env = {
         "BATON_JOB_PREFIX": args.job_prefix,
         "BATON_LAKE_BUCKET": args.lake_bucket_name,
         "BATON_LAKE_PREFIX": args.lake_prefix,
         "BATON_DATASET": args.default_dataset,
     }
+    return {k: v for k, v in env.items() if v}
 
 
 class PipelineWorkflow(pulumi.ComponentResource):

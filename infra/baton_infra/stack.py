@@ -10,11 +10,11 @@ from baton.jobs import load_jobs
 
 from baton_infra.access import STEP_LAKE_ACCESS
 from baton_infra.alerting import Alerting, AlertingArgs
-from baton_infra.apis import BASE_APIS, TRIGGER_APIS, ProjectApis
+from baton_infra.apis import BASE_APIS, TRIGGER_APIS, ProjectApis, ProjectApisArgs
 from baton_infra.lake import DataLake, DataLakeArgs
 from baton_infra.pipeline import PipelineWorkflow, PipelineWorkflowArgs
 from baton_infra.registry import ImageRegistry, ImageRegistryArgs
-from baton_infra.secrets import SourceSecrets
+from baton_infra.secrets import SourceSecrets, SourceSecretsArgs
 from baton_infra.stack_config import StackConfig
 from baton_infra.step_job import StepJob, StepJobArgs, WarehouseGrant
 from baton_infra.triggers import (
@@ -59,7 +59,10 @@ def deploy(config: StackConfig, workflow_source: str) -> Stack:
     """Declare every resource of the stack (only the foundation with `foundation_only`: the
     registry must exist before the first images can be pushed to it)."""
     apis = ProjectApis(
-        "apis", config.project, BASE_APIS + (TRIGGER_APIS if config.landing_trigger else ())
+        "apis",
+        ProjectApisArgs(
+            config.project, BASE_APIS + (TRIGGER_APIS if config.landing_trigger else ())
+        ),
     )
     after_apis = pulumi.ResourceOptions(depends_on=apis.ready)
     registry = ImageRegistry(
@@ -90,7 +93,9 @@ def deploy(config: StackConfig, workflow_source: str) -> Stack:
         ),
         after_apis,
     )
-    secrets = SourceSecrets("sources", config.project, config.source_secrets, after_apis)
+    secrets = SourceSecrets(
+        "sources", SourceSecretsArgs(config.project, config.source_secrets), after_apis
+    )
     stack = Stack(apis, registry, lake, warehouse, secrets, {}, None, None, None, None)
     if config.foundation_only:
         pulumi.log.warn(

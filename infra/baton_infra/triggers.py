@@ -31,12 +31,13 @@ def scheduler_body() -> str:
 def landing_prefixes(registry: Mapping[str, Dataset]) -> list[str]:
     """The landing prefix of each registered dataset's partition files (reference tables
     under landing/reference/ are not partitions and start nothing)."""
-    sample = date(2000, 1, 31)
+    day = date(2000, 1, 31).isoformat()
     prefixes = set()
     for name, dataset in registry.items():
-        for key in dataset.source.landing_keys(name, sample):
-            head = key.split(sample.isoformat(), 1)[0]
-            prefixes.add(head if sample.isoformat() in key else key.rsplit("/", 1)[0] + "/")
+        for key in dataset.source.landing_keys(name, date.fromisoformat(day)):
+            # Up to the date when the key names it (landing/flights/2000-01-31.csv), else the
+            # key's directory.
+            prefixes.add(key.split(day, 1)[0] if day in key else key.rsplit("/", 1)[0] + "/")
     if not all(p.startswith(f"{LANDING}/") for p in prefixes):
         raise ValueError(f"landing keys must lie under {LANDING}/: {sorted(prefixes)}")
     return sorted(prefixes)

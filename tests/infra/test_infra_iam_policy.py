@@ -121,3 +121,9 @@ def test_the_access_table_covers_every_registered_reference_table():
 
 def test_the_access_table_names_every_job_and_nothing_else():
     assert set(STEP_LAKE_ACCESS) == {job.name for job in load_jobs()}
+
+
+def test_every_resource_belongs_to_a_component(full):
+    components = {r.urn for r in full.resources if r.type.startswith("baton:infra:")}
+    orphans = [r.name for r in full.resources if r.custom and r.parent not in components]
+    assert not orphans

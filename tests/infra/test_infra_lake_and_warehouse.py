@@ -76,3 +76,20 @@ def test_every_registered_table_and_mart_is_provisioned_once(full):
     assert ids == sorted(d.table for d, _ in TABLES)
     assert "flights" in ids
     assert "carrier_daily_performance" in ids
+
+
+@pytest.mark.parametrize(
+    "type_,setting",
+    [
+        ("gcp:storage/bucket:Bucket", "forceDestroy"),
+        ("gcp:bigquery/dataset:Dataset", "deleteContentsOnDestroy"),
+        ("gcp:bigquery/table:Table", "deletionProtection"),
+        ("gcp:cloudrunv2/job:Job", "deletionProtection"),
+        ("gcp:workflows/workflow:Workflow", "deletionProtection"),
+        ("gcp:projects/service:Service", "disableOnDestroy"),
+    ],
+)
+def test_what_destroy_may_delete_is_set_explicitly_never_left_to_defaults(full, type_, setting):
+    resources = full.of_type(type_)
+    assert resources
+    assert all(isinstance(r.inputs.get(setting), bool) for r in resources)

@@ -64,7 +64,6 @@ def test_the_workflow_gets_the_user_env_vars_the_dag_reads(full):
     assert _workflow(full)["userEnvVars"] == {
         "BATON_JOB_PREFIX": "baton-",
         "BATON_LAKE_BUCKET": "acme-lake",
-        "BATON_LAKE_PREFIX": "",
         "BATON_DATASET": "flights",
     }
 
