@@ -144,7 +144,8 @@ def main(argv: list[str], out: TextIO = sys.stdout, root: Path | None = None) ->
     c = recording.config
     print(
         f"baton offline plan from {stack_file}: project {c.project}, region {c.region} "
-        "(Pulumi mock runtime; nothing was contacted)\n",
+        "(Pulumi mock runtime: nothing was contacted; provider-assigned emails and ids are the "
+        "mock's)\n",
         file=out,
     )
     print_resources(recording, out)

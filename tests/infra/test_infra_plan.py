@@ -43,7 +43,11 @@ def test_the_program_entrypoint_composes_the_whole_stack():
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="baton", stack="main", preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(FULL))
-    pulumi.runtime.test(lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py")))()
+
+    def program() -> None:
+        runpy.run_path(str(ROOT / "infra" / "__main__.py"))
+
+    pulumi.runtime.test(program)()
     types = Counter(r.type for r in monitor.registered)
     assert types["gcp:cloudrunv2/job:Job"] == len(load_jobs())
     assert types["gcp:workflows/workflow:Workflow"] == 1
