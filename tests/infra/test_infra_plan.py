@@ -13,6 +13,7 @@ from baton_infra.plan import main
 from infra_stacks import FULL, ROOT, requires_workflow_file
 
 
+@requires_workflow_file
 def test_the_plan_of_the_example_stack_lists_resources_and_the_iam_graph():
     out = io.StringIO()
     assert main([], out) == 0
@@ -30,6 +31,7 @@ def test_a_missing_stack_file_is_a_usage_error(tmp_path, capsys):
     assert "Pulumi.nope.yaml not found" in capsys.readouterr().err
 
 
+@requires_workflow_file
 def test_an_invalid_stack_file_is_a_configuration_error_naming_the_key(tmp_path, capsys):
     stack = tmp_path / "Pulumi.dev.yaml"
     stack.write_text("config:\n  gcp:region: europe-west1\n")
