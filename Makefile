@@ -39,4 +39,15 @@ check: sync ## lint (ruff) and the Dockerfiles (hadolint)
 test: check ## lint, then the whole test suite
 	$(RUN) pytest
 
-.PHONY: help sync run check test
+STACK_FILE ?= infra/Pulumi.example.yaml
+plan: sync ## print offline what `pulumi up` would create, with the IAM graph (STACK_FILE=...)
+	$(RUN) python -m baton_infra.plan $(STACK_FILE)
+
+STEPS := extract transform validate load
+TAG ?= dev
+images: ## build the four step images (needs a Docker engine): baton-<step>:$(TAG)
+	@for step in $(STEPS); do \
+	  docker build -f steps/$$step/Dockerfile -t baton-$$step:$(TAG) . || exit $$?; \
+	done
+
+.PHONY: help sync run check test plan images

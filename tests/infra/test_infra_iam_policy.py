@@ -1,0 +1,129 @@
+"""Least privilege, through the mock runtime: one identity per job, each holding exactly the
+grants in the table below; nothing public, no basic roles, no authoritative IAM resources."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from baton import datasets
+from baton.jobs import load_jobs
+from baton_infra.access import REFERENCE_PREFIX, STEP_LAKE_ACCESS
+from baton_infra.iam_graph import Grant, iam_graph, is_iam_type
+
+VIEW, USE = "roles/storage.objectViewer", "roles/storage.objectUser"
+LAKE = "bucket acme-lake"
+PROJECT = "project acme-data"
+GCS_AGENT = "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
+
+EXPECTED = {
+    Grant("baton-extract", VIEW, LAKE, "under landing/ && not under landing/reference/"),
+    Grant("baton-extract", USE, LAKE, "under raw/"),
+    Grant("baton-extract", USE, LAKE, "under quarantine/"),
+    Grant("baton-extract", "roles/secretmanager.secretAccessor", "secret flights-api-token"),
+    Grant("baton-transform", VIEW, LAKE, "under raw/"),
+    Grant("baton-transform", VIEW, LAKE, "under landing/reference/"),
+    Grant("baton-transform", USE, LAKE, "under staged/"),
+    Grant("baton-transform", USE, LAKE, "under quarantine/"),
+    Grant("baton-validate", VIEW, LAKE, "under staged/"),
+    Grant("baton-validate", VIEW, LAKE, "under landing/reference/"),
+    Grant("baton-validate", USE, LAKE, "under validated/"),
+    Grant("baton-validate", USE, LAKE, "under quarantine/"),
+    Grant("baton-load", VIEW, LAKE, "under validated/"),
+    Grant("baton-load", USE, LAKE, "under loaded/"),
+    Grant("baton-load", "roles/bigquery.dataEditor", "dataset baton"),
+    Grant("baton-load", "roles/bigquery.jobUser", PROJECT),
+    Grant("baton-workflow", "roles/run.developer", "job baton-extract"),
+    Grant("baton-workflow", "roles/run.developer", "job baton-transform"),
+    Grant("baton-workflow", "roles/run.developer", "job baton-validate"),
+    Grant("baton-workflow", "roles/run.developer", "job baton-load"),
+    Grant("baton-workflow", VIEW, LAKE, "under (lake root) && named */_attempt.json"),
+    Grant("baton-workflow", "roles/logging.logWriter", PROJECT),
+    Grant("baton-scheduler", "roles/workflows.invoker", PROJECT),
+    Grant("baton-trigger", "roles/workflows.invoker", PROJECT),
+    Grant("baton-trigger", "roles/eventarc.eventReceiver", PROJECT),
+    Grant(GCS_AGENT, "roles/pubsub.publisher", "topic baton-landing"),
+}
+"""Who may do what: the whole IAM graph of the production-like stack."""
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def test_the_iam_graph_is_exactly_the_intended_one(full):
+    assert set(iam_graph(full)) == EXPECTED
+    assert len(iam_graph(full)) == len(EXPECTED), "a grant is made twice"
+
+
+def test_every_job_runs_as_its_own_service_account(full):
+    accounts = {
+        r.inputs["template"]["template"]["serviceAccount"]
+        for r in full.of_type("gcp:cloudrunv2/job:Job")
+    }
+    assert accounts == {f"baton-{j.name}@acme-data.iam.gserviceaccount.com" for j in load_jobs()}
+
+
+def test_no_service_account_is_shared_between_jobs_workflow_and_triggers(full):
+    ids = Counter(r.inputs["accountId"] for r in full.of_type("gcp:serviceaccount/account:Account"))
+    assert all(n == 1 for n in ids.values()), ids
+    users = [
+        full.one("gcp:workflows/workflow:Workflow", "pipeline-workflow").inputs["serviceAccount"],
+        full.one("gcp:eventarc/trigger:Trigger", "landing-trigger").inputs["serviceAccount"],
+        full.one("gcp:cloudscheduler/job:Job", "schedule-job").inputs["httpTarget"]["oauthToken"][
+            "serviceAccountEmail"
+        ],
+        *(
+            r.inputs["template"]["template"]["serviceAccount"]
+            for r in full.of_type("gcp:cloudrunv2/job:Job")
+        ),
+    ]
+    assert len(users) == len(set(users)) == len(ids)
+
+
+def test_nothing_is_granted_to_all_users_or_all_authenticated_users(full):
+    everything = [s for r in full.resources for s in _strings(r.inputs)]
+    assert not [s for s in everything if "allUsers" in s or "allAuthenticatedUsers" in s]
+
+
+def test_no_basic_role_is_granted(full):
+    basic = {"roles/owner", "roles/editor", "roles/viewer"}
+    assert not [g for g in iam_graph(full) if g.role in basic]
+
+
+def test_only_additive_member_grants_are_used_never_authoritative_bindings(full):
+    iam_types = {r.type for r in full.resources if is_iam_type(r.type)}
+    assert iam_types and all(t.endswith("Member") for t in iam_types), iam_types
+
+
+def test_lake_grants_carry_a_condition_so_no_identity_sees_the_whole_bucket(full):
+    assert all(g.condition for g in iam_graph(full) if g.resource == LAKE)
+
+
+def test_source_secrets_are_readable_by_extract_alone(full):
+    readers = {g.identity for g in iam_graph(full) if g.resource.startswith("secret ")}
+    assert readers == {"baton-extract"}
+
+
+def test_the_access_table_covers_every_registered_reference_table():
+    for dataset in datasets.registry().values():
+        for ref in dataset.references.values():
+            assert ref.path.startswith(REFERENCE_PREFIX), (dataset.name, ref.path)
+
+
+def test_the_access_table_names_every_job_and_nothing_else():
+    assert set(STEP_LAKE_ACCESS) == {job.name for job in load_jobs()}
+
+
+def test_every_resource_belongs_to_a_component(full):
+    components = {r.urn for r in full.resources if r.type.startswith("baton:infra:")}
+    orphans = [r.name for r in full.resources if r.custom and r.parent not in components]
+    assert not orphans
