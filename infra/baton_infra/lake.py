@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
-from baton.lake import QUARANTINE
 
+from baton.lake import QUARANTINE
 from baton_infra.access import object_name
 
 

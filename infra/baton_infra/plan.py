@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from baton.errors import BatonError, ExitCode
-
 from baton_infra.iam_graph import iam_graph, is_iam_type
 from baton_infra.mock_runtime import Recording, Registered, config_values, run_offline
 from baton_infra.workflow_source import read_workflow_source, repo_root

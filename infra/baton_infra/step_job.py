@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
-from baton.jobs import Job
 
+from baton.jobs import Job
 from baton_infra.access import READ_ROLE, WRITE_ROLE, LakeAccess, prefix_condition
 from baton_infra.identity import member, service_account
 from baton_infra.secrets import env_name

@@ -11,9 +11,9 @@ from datetime import date
 
 import pulumi
 import pulumi_gcp as gcp
+
 from baton.dataset import Dataset
 from baton.lake import LANDING
-
 from baton_infra.access import object_name
 from baton_infra.identity import member, service_account
 

@@ -4,8 +4,9 @@ fixtures): importing and running pulumi-gcp is the slow part."""
 from __future__ import annotations
 
 import pytest
-from baton_infra.mock_runtime import Recording
 from infra_stacks import FULL, run
+
+from baton_infra.mock_runtime import Recording
 
 
 @pytest.fixture(scope="module")

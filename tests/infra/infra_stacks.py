@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 
 import pytest
+
 from baton.jobs import load_jobs
 from baton_infra.mock_runtime import Recording, run_offline
 from baton_infra.workflow_source import WORKFLOW_FILE, read_workflow_source, repo_root

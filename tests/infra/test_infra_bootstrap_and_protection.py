@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from baton_infra.mock_runtime import Recording
 from infra_stacks import run
+
+from baton_infra.mock_runtime import Recording
 
 BOOTSTRAP = {
     "gcp:project": "acme-dev",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from baton.jobs import load_jobs
 from baton_infra.stack_config import image_path
 from baton_infra.workflow_source import repo_root

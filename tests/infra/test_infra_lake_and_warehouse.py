@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from baton import datasets
 from baton.contract import bigquery_fields
 

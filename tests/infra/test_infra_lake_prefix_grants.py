@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from infra_stacks import FULL, run
+
 from baton_infra.iam_graph import iam_graph
 from baton_infra.mock_runtime import Recording
-from infra_stacks import FULL, run
 
 
 @pytest.fixture(scope="module")

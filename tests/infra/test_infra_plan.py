@@ -7,10 +7,11 @@ import runpy
 from collections import Counter
 
 import pulumi
+from infra_stacks import FULL, ROOT, requires_workflow_file
+
 from baton.jobs import load_jobs
 from baton_infra.mock_runtime import RecordingMocks, RecordingMonitor
 from baton_infra.plan import main
-from infra_stacks import FULL, ROOT, requires_workflow_file
 
 
 @requires_workflow_file

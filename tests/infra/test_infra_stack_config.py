@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from baton.errors import ConfigError
 from baton.jobs import load_jobs
 from baton_infra.stack_config import parse_stack_config

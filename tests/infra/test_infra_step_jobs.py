@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from infra_stacks import DIGESTS
+
 from baton.jobs import load_jobs
 from baton_infra.stack_config import image_path
-from infra_stacks import DIGESTS
 
 JOB = "gcp:cloudrunv2/job:Job"
 

@@ -6,11 +6,12 @@ import base64
 import json
 
 import yaml
+from infra_stacks import ROOT, requires_workflow_file
+
 from baton import datasets
 from baton.jobs import load_jobs
 from baton_infra.triggers import landing_prefixes
 from baton_infra.workflow_source import WORKFLOW_FILE
-from infra_stacks import ROOT, requires_workflow_file
 
 WORKFLOW = "gcp:workflows/workflow:Workflow"
 WORKFLOW_ID = "projects/acme-data/locations/europe-west1/workflows/baton-pipeline"

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from baton.errors import ConfigError
 from baton_workflows.engine import (
     ArgumentError,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from baton_workflows.engine import DefinitionError, Engine, ExecutionStore, VirtualClock
 
 

@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 import pytest
-from baton_workflows.engine.errors import WorkflowError, fail
-from baton_workflows.engine.evaluator import compile_expression
 from hypothesis import given
 from hypothesis import strategies as st
+
+from baton_workflows.engine.errors import WorkflowError, fail
+from baton_workflows.engine.evaluator import compile_expression
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 SMALL = st.integers(min_value=-(2**31), max_value=2**31)

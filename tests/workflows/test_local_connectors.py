@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from baton.storage import LocalStorage
 from baton_workflows.connectors import GET_OBJECT, RUN_JOB, GetObjectConnector, RunJobConnector
 from baton_workflows.engine import Engine, ExecutionRecord, ExecutionStore

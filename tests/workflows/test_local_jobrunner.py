@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from baton.jobs import load_jobs
 from baton_workflows.engine.errors import Cancelled
 from baton_workflows.jobrunner import (

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from baton.errors import RETRYABLE_EXIT_CODES
 from baton.jobs import load_jobs
 from baton.lake import OUTPUT_ZONE, STEPS

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from baton.storage import LocalStorage
 from baton_workflows.connectors import GET_OBJECT, RUN_JOB, GetObjectConnector
 from baton_workflows.engine import CallContext, Engine, ExecutionStore, VirtualClock

@@ -14,6 +14,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
+
 from baton.config import load_settings
 from baton.ledger import ledger
 from baton.storage import LocalStorage
@@ -22,7 +24,6 @@ from baton_workflows.engine import Engine, ExecutionRecord
 from baton_workflows.jobrunner import JobSpec, LocalJobRunner, baton_jobs
 from baton_workflows.seed import seed
 from baton_workflows.twin import PIPELINE, local_engine
-from typer.testing import CliRunner
 
 pytestmark = pytest.mark.slow
 DAYS = ("2013-03-01", "2013-03-02")

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from baton_workflows.cli import app
 from baton_workflows.twin import PIPELINE
-from typer.testing import CliRunner
 
 GOOD = """
 main:

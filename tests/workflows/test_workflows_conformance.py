@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from baton_workflows.engine import DefinitionError, Engine, ExecutionStore, VirtualClock
 
 HERE = Path(__file__).parent / "conformance"

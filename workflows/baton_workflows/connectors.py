@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from baton.storage import Storage
-
 from baton_workflows.engine.errors import WorkflowError, fail
 from baton_workflows.engine.executor import CallContext
 from baton_workflows.engine.values import from_json, type_name

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from baton.jobs import Job, load_jobs
-
 from baton_workflows.engine.errors import Cancelled
 
 RESERVED_ENV = (

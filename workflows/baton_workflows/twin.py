@@ -14,7 +14,6 @@ from typing import Any
 
 from baton.config import Settings
 from baton.storage import open_storage
-
 from baton_workflows.connectors import GET_OBJECT, RUN_JOB, GetObjectConnector, RunJobConnector
 from baton_workflows.engine import Clock, Engine, ExecutionStore
 from baton_workflows.jobrunner import LocalJobRunner, baton_jobs

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from baton.config import load_settings
 from baton.errors import BatonError, ExitCode
-
 from baton_workflows.connectors import GET_OBJECT, RUN_JOB
 from baton_workflows.engine import DefinitionError, check_source
 from baton_workflows.twin import local_engine
