@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        # Resolved once: records, logs and child processes must not depend on the cwd.
+        return value.expanduser().resolve()
+
     @field_validator("dates", mode="before")
     @classmethod
     def _parse_dates(cls, value: Any) -> Any:

@@ -13,10 +13,18 @@ from baton.errors import ConfigError, ExitCode
 
 def test_defaults_put_lake_and_warehouse_under_baton_home():
     settings = load_settings(environ={})
-    assert settings.home == Path(".baton")
-    assert settings.lake_root == str(Path(".baton") / "lake")
-    assert settings.duckdb_file == Path(".baton") / "warehouse.duckdb"
+    home = Path(".baton").resolve()
+    assert settings.home == home
+    assert settings.lake_root == str(home / "lake")
+    assert settings.duckdb_file == home / "warehouse.duckdb"
     assert settings.warehouse == "duckdb"
+
+
+def test_a_relative_home_is_made_absolute_once_so_records_do_not_depend_on_the_cwd(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(environ={"BATON_HOME": "state"}).home == tmp_path / "state"
 
 
 def test_environment_variables_with_the_baton_prefix_configure_settings():
