@@ -175,9 +175,21 @@ def transform(raw: pl.LazyFrame, ctx: PartitionContext) -> pl.LazyFrame:
         (_minutes("sched_dep_time") + pl.col("dep_delay") - _minutes("dep_time")) / 1440
     ).round()
     frame = (
-        raw.join(tz.rename({"faa": "origin", "tzone": "origin_tz"}), on="origin", how="left")
-        .join(tz.rename({"faa": "dest", "tzone": "dest_tz"}), on="dest", how="left")
-        .join(airlines.lazy(), on="carrier", how="left")
+        # Joins keep the landing order: dedupe keeps the first row of a key, so the order
+        # decides which duplicate is quarantined, and it must be the same on every rerun.
+        raw.join(
+            tz.rename({"faa": "origin", "tzone": "origin_tz"}),
+            on="origin",
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            tz.rename({"faa": "dest", "tzone": "dest_tz"}),
+            on="dest",
+            how="left",
+            maintain_order="left",
+        )
+        .join(airlines.lazy(), on="carrier", how="left", maintain_order="left")
         .with_columns(
             flight_date=flight_date,
             sched_dep_utc=_to_utc(midnight + _clock("sched_dep_time"), pl.col("origin_tz"), zones),
