@@ -17,14 +17,26 @@ def row_count(storage: Storage, key: str) -> int:
 
 def write_parquet(storage: Storage, outputs: Sequence[tuple[pl.LazyFrame, str]]) -> list[FileEntry]:
     """Sink every (frame, key) pair in one streaming run and describe the files written."""
+    written, _ = write_parquet_and_collect(storage, outputs, ())
+    return written
+
+
+def write_parquet_and_collect(
+    storage: Storage, outputs: Sequence[tuple[pl.LazyFrame, str]], frames: Sequence[pl.LazyFrame]
+) -> tuple[list[FileEntry], list[pl.DataFrame]]:
+    """`write_parquet`, collecting `frames` in the same run: a plan they share with the
+    outputs is evaluated once, not once per result."""
     keys = [key for _, key in outputs]
     with storage.sink_targets(keys) as targets:
         sinks = [
             frame.sink_parquet(target, lazy=True, compression="zstd", statistics=True)
             for (frame, _), target in zip(outputs, targets, strict=True)
         ]
-        pl.collect_all(sinks, engine="streaming")
-    return [FileEntry(key=k, rows=row_count(storage, k), bytes=storage.size(k) or 0) for k in keys]
+        results = pl.collect_all([*sinks, *frames], engine="streaming")
+    written = [
+        FileEntry(key=k, rows=row_count(storage, k), bytes=storage.size(k) or 0) for k in keys
+    ]
+    return written, list(results[len(sinks) :])
 
 
 def schema_of(frame: pl.LazyFrame) -> dict[str, str]:

@@ -15,10 +15,24 @@ import polars as pl
 ROW = "__baton_row"
 
 
+def key_hash(key: Sequence[str]) -> pl.Expr:
+    """A 64-bit hash of each row's key: equal keys hash equal (the converse needs checking)."""
+    return pl.struct(list(key)).hash(seed=0x5EED).alias("h")
+
+
+def may_repeat(hashes: pl.Series) -> bool:
+    """Whether any key can repeat, given every row's `key_hash`: False proves none does."""
+    return hashes.len() != hashes.n_unique()
+
+
 def repeated_rows(frame: pl.LazyFrame, key: Sequence[str]) -> pl.Series:
-    """Row positions (in scan order) of rows whose key equals an earlier row's key."""
+    """Row positions (in scan order) of rows whose key equals an earlier row's key.
+
+    `frame` is evaluated twice, so it must yield its rows in the same order every time (a
+    Parquet scan does; a plan with unordered joins may not).
+    """
     candidates = (
-        frame.select(pl.struct(list(key)).hash(seed=0x5EED).alias("h"))
+        frame.select(key_hash(key))
         .with_row_index(ROW)
         .filter(pl.col("h").is_duplicated())
         .select(ROW)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from baton.contract import PartitionContext
 from baton.errors import ConfigError
 from baton.lake import data_key, quarantine_key
-from baton.manifest import Manifest
-from baton.parquet import schema_of, write_parquet
+from baton.manifest import FileEntry, Manifest
+from baton.parquet import schema_of, write_parquet, write_parquet_and_collect
 from baton.references import load_references
 from baton.step import Output, Partition, Plan, read_upstream
+from baton.uniqueness import key_hash, may_repeat
 
 from baton_transform.core import DUPLICATE_KEY, conform, split_repeats
 
@@ -35,13 +36,17 @@ class Transform:
                 + "; ".join(problems),
                 reason="transform_contract_mismatch",
             )
-        first, later = split_repeats(staged, dataset.key)
-        outputs = [(first, data_key("transform", dataset.name, part.day, part.run_id))]
-        if later is not None:
-            outputs.append(
-                (later, quarantine_key("transform", dataset.name, part.day, part.run_id))
-            )
-        written, *rejected = write_parquet(part.storage, outputs)
+        # One pass writes every row and hashes every key; only when a key may repeat is the
+        # written file (whose row order is now fixed) split into first rows and repeats.
+        everything, (hashes,) = write_parquet_and_collect(
+            part.storage,
+            [(staged, data_key("transform", dataset.name, part.day, part.run_id))],
+            [staged.select(key_hash(dataset.key))],
+        )
+        (written,) = everything
+        rejected: list[FileEntry] = []
+        if may_repeat(hashes.to_series()):
+            written, rejected = self._drop_repeats(part, written)
         dropped = sum(f.rows for f in rejected)
         return Output(
             files=[written],
@@ -50,8 +55,26 @@ class Transform:
             quarantine=rejected,
             rows_quarantined=dropped,
             quarantine_reasons={DUPLICATE_KEY: dropped} if dropped else {},
-            schema=schema_of(first),
+            schema=schema_of(staged),
         )
+
+    def _drop_repeats(
+        self, part: Partition, everything: FileEntry
+    ) -> tuple[FileEntry, list[FileEntry]]:
+        """Rewrite `everything` as its first row per key, and the later rows to quarantine."""
+        dataset = part.dataset
+        first, later = split_repeats(part.storage.scan_parquet([everything.key]), dataset.key)
+        if later is None:  # only the hashes collided
+            return everything, []
+        written, rejected = write_parquet(
+            part.storage,
+            [
+                (first, data_key("transform", dataset.name, part.day, part.run_id, part=1)),
+                (later, quarantine_key("transform", dataset.name, part.day, part.run_id)),
+            ],
+        )
+        part.storage.delete(everything.key)
+        return written, [rejected]
 
 
 STEP = Transform()
