@@ -34,7 +34,8 @@ def split(
     validated_at: datetime,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(valid rows with audit columns, rejected rows with `_reasons`), in input order."""
-    numbered = frame.with_row_index(ROW)
+    positional = any(ROW in passes.meta.root_names() for _, passes in rules)
+    numbered = frame.with_row_index(ROW) if positional else frame
     broken = any_failed(rules)
     valid = numbered.filter(~broken).select(
         *contract.names,
