@@ -5,7 +5,10 @@ name, a status and a delay bucket. Known quirks of the real data, handled on pur
 - four destinations (BQN, PSE, SJU in Puerto Rico, STT in the Virgin Islands) are missing from
   the airports table: the reference is supplemented with them below, so their flights load;
 - cancelled flights have no actual times: they load with status "cancelled" and null actuals;
-- flights with a departure but no arrival delay were diverted: status "diverted", null arrival.
+- flights with a departure but no arrival delay were diverted: status "diverted", null arrival;
+- times are local clock readings: on the two DST change days an arrival past midnight is
+  rolled to the next local day before converting to UTC, and a reading inside the skipped
+  hour (B6 35 "arrived 02:03" on 2013-03-10) is taken as read off the not-yet-moved clock.
 """
 
 from __future__ import annotations
@@ -126,6 +129,17 @@ CONTRACT = Contract(
         rule("arrival_after_departure", "actual arrival after actual departure, in UTC")(
             lambda ctx: pl.col("arr_utc") > pl.col("dep_utc")
         ),
+        rule("scheduled_has_times", "a flight that arrived has actual departure and arrival")(
+            lambda ctx: (
+                (pl.col("status") != "scheduled")
+                | (pl.col("dep_utc").is_not_null() & pl.col("arr_utc").is_not_null())
+            )
+        ),
+        rule("block_time_covers_air_time", "gate to gate (UTC) is at least the air time")(
+            lambda ctx: (
+                (pl.col("arr_utc") - pl.col("dep_utc")).dt.total_minutes() >= pl.col("air_time_min")
+            )
+        ),
         rule("cancelled_has_no_departure")(
             lambda ctx: (pl.col("status") != "cancelled") | pl.col("dep_utc").is_null()
         ),
@@ -143,23 +157,44 @@ def _minutes(hhmm: str) -> pl.Expr:
 
 
 def _to_utc(local: pl.Expr, tz: pl.Expr, zones: list[str]) -> pl.Expr:
-    """Local wall time in per-row zone `tz` to UTC (polars takes one zone per expression)."""
+    """Local wall time in per-row zone `tz` to UTC (polars takes one zone per expression).
+
+    A repeated hour (clocks fall back) reads as the earlier instant; a skipped one (clocks
+    spring forward, e.g. 02:03) was read off a clock not yet moved on, so it means the instant
+    one hour later on the new clock. Either way a real time never becomes null.
+    """
+
+    def convert(wall: pl.Expr, zone: str) -> pl.Expr:
+        return wall.dt.replace_time_zone(
+            zone, ambiguous="earliest", non_existent="null"
+        ).dt.convert_time_zone("UTC")
+
     branches = [
         pl.when(tz == zone).then(
-            local.dt.replace_time_zone(
-                zone, ambiguous="earliest", non_existent="null"
-            ).dt.convert_time_zone("UTC")
+            pl.coalesce(convert(local, zone), convert(local + pl.duration(hours=1), zone))
         )
         for zone in zones
     ]
     return pl.coalesce(branches) if branches else pl.lit(None, dtype=UTC)
 
 
-def _after(later: pl.Expr, earlier: pl.Expr) -> pl.Expr:
-    """`later` rolled forward by whole days until it is after `earlier` (past-midnight times)."""
+def _arrival(local: pl.Expr, tz: pl.Expr, zones: list[str], departed: pl.Expr) -> pl.Expr:
+    """The first of `local`, `local` + 1 day, + 2 days (local wall time in zone `tz`) that falls
+    after `departed` (UTC): an arrival clock time past midnight belongs to a later day.
+
+    The day is added before converting to UTC, not after: on a DST change day a UTC day is
+    23 or 25 local hours, and 02:30 on a spring-forward date does not exist while it does the
+    next day.
+    """
     day = pl.duration(days=1)
-    once = pl.when(later <= earlier).then(later + day).otherwise(later)
-    return pl.when(once <= earlier).then(once + day).otherwise(once)
+    same, next_day, day_after = (_to_utc(local + day * n, tz, zones) for n in (0, 1, 2))
+    return (
+        pl.when(departed.is_null() | (same > departed))
+        .then(same)
+        .when(next_day > departed)
+        .then(next_day)
+        .otherwise(day_after)
+    )
 
 
 def transform(raw: pl.LazyFrame, ctx: PartitionContext) -> pl.LazyFrame:
@@ -198,14 +233,19 @@ def transform(raw: pl.LazyFrame, ctx: PartitionContext) -> pl.LazyFrame:
                 pl.col("origin_tz"),
                 zones,
             ),
-            sched_arr_base=_to_utc(midnight + _clock("sched_arr_time"), pl.col("dest_tz"), zones),
-            arr_base=_to_utc(midnight + _clock("arr_time"), pl.col("dest_tz"), zones),
         )
         .with_columns(
-            sched_arr_utc=_after(pl.col("sched_arr_base"), pl.col("sched_dep_utc")),
+            sched_arr_utc=_arrival(
+                midnight + _clock("sched_arr_time"),
+                pl.col("dest_tz"),
+                zones,
+                pl.col("sched_dep_utc"),
+            ),
             arr_utc=pl.when(
                 pl.col("arr_delay").is_not_null() & pl.col("air_time").is_not_null()
-            ).then(_after(pl.col("arr_base"), pl.col("dep_utc"))),
+            ).then(
+                _arrival(midnight + _clock("arr_time"), pl.col("dest_tz"), zones, pl.col("dep_utc"))
+            ),
             status=pl.when(pl.col("dep_time").is_null())
             .then(pl.lit("cancelled"))
             .when(pl.col("arr_delay").is_null() | pl.col("air_time").is_null())
