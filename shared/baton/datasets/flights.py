@@ -178,23 +178,22 @@ def _to_utc(local: pl.Expr, tz: pl.Expr, zones: list[str]) -> pl.Expr:
     return pl.coalesce(branches) if branches else pl.lit(None, dtype=UTC)
 
 
-def _arrival(local: pl.Expr, tz: pl.Expr, zones: list[str], departed: pl.Expr) -> pl.Expr:
-    """The first of `local`, `local` + 1 day, + 2 days (local wall time in zone `tz`) that falls
-    after `departed` (UTC): an arrival clock time past midnight belongs to a later day.
+def _to_local(instant: pl.Expr, tz: pl.Expr, zones: list[str]) -> pl.Expr:
+    """A UTC instant as the wall time of per-row zone `tz` (naive)."""
+    branches = [
+        pl.when(tz == zone).then(instant.dt.convert_time_zone(zone).dt.replace_time_zone(None))
+        for zone in zones
+    ]
+    return pl.coalesce(branches) if branches else pl.lit(None, dtype=pl.Datetime("us"))
 
-    The day is added before converting to UTC, not after: on a DST change day a UTC day is
-    23 or 25 local hours, and 02:30 on a spring-forward date does not exist while it does the
-    next day.
-    """
+
+def _after(local: pl.Expr, floor: pl.Expr) -> pl.Expr:
+    """Local wall time `local` rolled forward by whole local days until it is after `floor`
+    (the departure as a wall time in the same zone): an arrival clock time past midnight
+    belongs to a later day. Rolling in local time, not UTC, keeps DST change days right."""
     day = pl.duration(days=1)
-    same, next_day, day_after = (_to_utc(local + day * n, tz, zones) for n in (0, 1, 2))
-    return (
-        pl.when(departed.is_null() | (same > departed))
-        .then(same)
-        .when(next_day > departed)
-        .then(next_day)
-        .otherwise(day_after)
-    )
+    once = pl.when(local <= floor).then(local + day).otherwise(local)
+    return pl.when(once <= floor).then(once + day).otherwise(once)
 
 
 def transform(raw: pl.LazyFrame, ctx: PartitionContext) -> pl.LazyFrame:
@@ -235,17 +234,20 @@ def transform(raw: pl.LazyFrame, ctx: PartitionContext) -> pl.LazyFrame:
             ),
         )
         .with_columns(
-            sched_arr_utc=_arrival(
-                midnight + _clock("sched_arr_time"),
-                pl.col("dest_tz"),
-                zones,
-                pl.col("sched_dep_utc"),
+            sched_dep_at_dest=_to_local(pl.col("sched_dep_utc"), pl.col("dest_tz"), zones),
+            dep_at_dest=_to_local(pl.col("dep_utc"), pl.col("dest_tz"), zones),
+        )
+        .with_columns(
+            sched_arr_local=_after(
+                midnight + _clock("sched_arr_time"), pl.col("sched_dep_at_dest")
             ),
+            arr_local=_after(midnight + _clock("arr_time"), pl.col("dep_at_dest")),
+        )
+        .with_columns(
+            sched_arr_utc=_to_utc(pl.col("sched_arr_local"), pl.col("dest_tz"), zones),
             arr_utc=pl.when(
                 pl.col("arr_delay").is_not_null() & pl.col("air_time").is_not_null()
-            ).then(
-                _arrival(midnight + _clock("arr_time"), pl.col("dest_tz"), zones, pl.col("dep_utc"))
-            ),
+            ).then(_to_utc(pl.col("arr_local"), pl.col("dest_tz"), zones)),
             status=pl.when(pl.col("dep_time").is_null())
             .then(pl.lit("cancelled"))
             .when(pl.col("arr_delay").is_null() | pl.col("air_time").is_null())
