@@ -41,4 +41,7 @@ check: sync ## lint (ruff) and the Dockerfiles (hadolint)
 test: check ## lint, then the whole test suite
 	$(RUN) pytest
 
-.PHONY: help sync run check test
+bench: sync ## time and measure the steps against a fused polars and a chunked pandas baseline
+	$(RUN) python -m bench
+
+.PHONY: help sync run check test bench
