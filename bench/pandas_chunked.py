@@ -116,22 +116,32 @@ def _minutes(hhmm: pd.Series) -> pd.Series:
 
 
 def _to_utc(local: pd.Series, zone: pd.Series) -> pd.Series:
-    """Wall time in a per-row zone to UTC: the earlier instant when ambiguous, NaT when the
-    wall time does not exist (as polars' replace_time_zone(ambiguous="earliest"))."""
+    """Wall time in a per-row zone to UTC: the earlier instant when ambiguous, one hour later
+    when the wall time was skipped (as flights.py's polars `_to_utc`)."""
     out = pd.Series(pd.NaT, index=local.index, dtype="datetime64[us, UTC]")
     for name in zone.dropna().unique():
         mask = zone == name
         part = local[mask]
         aware = part.dt.tz_localize(
-            name, ambiguous=np.ones(len(part), dtype=bool), nonexistent="NaT"
+            name, ambiguous=np.ones(len(part), dtype=bool), nonexistent=pd.Timedelta(hours=1)
         )
         out[mask] = aware.dt.tz_convert("UTC")
     return out
 
 
-def _after(later: pd.Series, earlier: pd.Series) -> pd.Series:
-    once = later.where(~(later <= earlier), later + DAY)
-    return once.where(~(once <= earlier), once + DAY)
+def _to_local(instant: pd.Series, zone: pd.Series) -> pd.Series:
+    """A UTC instant as the naive wall time of a per-row zone."""
+    out = pd.Series(pd.NaT, index=instant.index, dtype="datetime64[us]")
+    for name in zone.dropna().unique():
+        mask = zone == name
+        out[mask] = instant[mask].dt.tz_convert(name).dt.tz_localize(None)
+    return out
+
+
+def _after(local: pd.Series, floor: pd.Series) -> pd.Series:
+    """`local` rolled forward by whole days until it is after `floor` (both wall times)."""
+    once = local.where(~(local <= floor), local + DAY)
+    return once.where(~(once <= floor), once + DAY)
 
 
 def transform(rows: pd.DataFrame, refs: References) -> pd.DataFrame:
@@ -148,9 +158,13 @@ def transform(rows: pd.DataFrame, refs: References) -> pd.DataFrame:
     dep = _to_utc(
         flight_date + _clock(rows["dep_time"]) + pd.to_timedelta(shift, unit="D"), origin_tz
     )
-    sched_arr = _after(_to_utc(flight_date + _clock(rows["sched_arr_time"]), dest_tz), sched_dep)
+    sched_arr_local = _after(
+        flight_date + _clock(rows["sched_arr_time"]), _to_local(sched_dep, dest_tz)
+    )
+    arr_local = _after(flight_date + _clock(rows["arr_time"]), _to_local(dep, dest_tz))
+    sched_arr = _to_utc(sched_arr_local, dest_tz)
     arrived = rows["arr_delay"].notna() & rows["air_time"].notna()
-    arr = _after(_to_utc(flight_date + _clock(rows["arr_time"]), dest_tz), dep).where(arrived)
+    arr = _to_utc(arr_local, dest_tz).where(arrived)
     delay = rows["arr_delay"]
     status = np.select(
         [rows["dep_time"].isna().to_numpy(), (~arrived).to_numpy()],
@@ -195,6 +209,12 @@ def _between(values: pd.Series, low: int, high: int) -> pd.Series:
     return values.between(low, high) | values.isna()
 
 
+def _block_minutes(staged: pd.DataFrame) -> pd.Series:
+    """Whole minutes from departure to arrival, truncated (as polars' total_minutes)."""
+    seconds = (staged["arr_utc"] - staged["dep_utc"]).dt.total_seconds()
+    return np.trunc(seconds / 60)
+
+
 def failures(staged: pd.DataFrame, refs: References, day: date) -> pd.DataFrame:
     """One boolean column per contract check, True where a row breaks it."""
     airports = set(refs.zones)
@@ -210,6 +230,9 @@ def failures(staged: pd.DataFrame, refs: References, day: date) -> pd.DataFrame:
         "arr_delay_sane": ~_between(staged["arr_delay_min"], -180, 2880),
         "sched_arrival_after_departure": staged["sched_arr_utc"] <= staged["sched_dep_utc"],
         "arrival_after_departure": staged["arr_utc"] <= staged["dep_utc"],
+        "scheduled_has_times": (staged["status"] == "scheduled")
+        & (staged["dep_utc"].isna() | staged["arr_utc"].isna()),
+        "block_time_covers_air_time": _block_minutes(staged) < staged["air_time_min"],
         "cancelled_has_no_departure": (staged["status"] == "cancelled") & staged["dep_utc"].notna(),
         "in_partition": staged["flight_date"].notna()
         & (staged["flight_date"] != pd.Timestamp(day)),
