@@ -29,7 +29,8 @@ from bench.landing import (
     write_landing,
     write_references,
 )
-from bench.report import summarize, table
+from bench.processes import Measurement
+from bench.report import CHAIN_2X, FUSED_2X, summarize, table
 from bench.variants import CHAIN, FUSED, PANDAS, Bench, run_chain, run_fused, run_pandas
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,8 +97,10 @@ def _machine() -> dict[str, Any]:
         names = [ln for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
         model = names[0].split(":", 1)[1].strip() if names else ""
     pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    knobs = {k: v for k, v in os.environ.items() if k.startswith(("POLARS_", "_RJEM_", "DUCKDB"))}
     return {
         "cpu": model or platform.processor(),
+        "environment_knobs": knobs,
         "cores": os.cpu_count(),
         "memory_gib": round(pages / 2**30, 1),
         "os": platform.platform(),
@@ -110,16 +113,38 @@ def _machine() -> dict[str, Any]:
 def _rounds(bench: Bench, runs: int) -> list[dict[str, Any]]:
     rounds = []
     for i in range(runs):
-        print(f"round {i + 1}/{runs}: chain, fused, pandas, chain on the 2x day", flush=True)
+        print(
+            f"round {i + 1}/{runs}: chain, fused, pandas; chain and fused on the 2x day", flush=True
+        )
         rounds.append(
             {
                 CHAIN: run_chain(bench, DAY),
                 FUSED: run_fused(bench, DAY),
                 PANDAS: run_pandas(bench, DAY),
-                "chain_2x": run_chain(bench, DAY_2X),
+                CHAIN_2X: run_chain(bench, DAY_2X),
+                FUSED_2X: run_fused(bench, DAY_2X),
             }
         )
     return rounds
+
+
+def _fixed_costs(bench: Bench) -> dict[str, Any]:
+    """Wall seconds of every process on the small real day, once warm: what a process costs
+    before it has rows to work on (imports, reading manifests and references)."""
+    chain = run_chain(bench, WARM_UP)
+    return {
+        "day": WARM_UP.isoformat(),
+        CHAIN: {step: round(m.wall_s, 3) for step, m in chain.items()},
+        FUSED: round(run_fused(bench, WARM_UP).wall_s, 3),
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Measurement):
+        return value.__dict__
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def main(argv: list[str]) -> int:
@@ -136,6 +161,7 @@ def main(argv: list[str]) -> int:
         run_fused(bench, WARM_UP)
         run_pandas(bench, WARM_UP)
         _check_same_rows(bench, WARM_UP)
+        fixed = _fixed_costs(bench)
         rounds = _rounds(bench, args.runs)
         loaded = _check_same_rows(bench, DAY)
     except MismatchError as err:
@@ -151,20 +177,17 @@ def main(argv: list[str]) -> int:
         "machine": machine | {"load_average_after": os.getloadavg()},
         "data": {"day": DAY.isoformat(), "landing_rows": rows, "landing_rows_2x": rows_2x},
         "loaded": {t: d["rows"] for t, d in loaded.items()},
+        "fixed_cost_s": fixed,
         "summary": summary,
-        "rounds": [
-            {
-                name: {k: m.__dict__ for k, m in value.items()}
-                if isinstance(value, dict)
-                else value.__dict__
-                for name, value in r.items()
-            }
-            for r in rounds
-        ],
+        "rounds": [_plain(r) for r in rounds],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(table(summary, rows, rows_2x, args.runs))
+    steps = ", ".join(f"{step} {s:.2f}" for step, s in fixed[CHAIN].items())
+    print(
+        f"fixed cost per process on {fixed['day']} (~1k rows), wall s: {steps}; fused {fixed[FUSED]:.2f}"
+    )
     print(f"loaded rows identical across chain, fused and pandas: {result['loaded']}")
     print(f"results: {args.out}")
     return 0
