@@ -184,6 +184,13 @@ def main(argv: list[str]) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(table(summary, rows, rows_2x, args.runs))
+    busiest = max(machine["load_average"][0], result["machine"]["load_average_after"][0])
+    if busiest > 0.5 * (machine["cores"] or 1):
+        print(
+            f"warning: the machine was busy (1-min load average up to {busiest:.1f} on "
+            f"{machine['cores']} cores): wall times are inflated unevenly and their ratios "
+            "unreliable; the CPU-second ratios are the steadier comparison"
+        )
     steps = ", ".join(f"{step} {s:.2f}" for step, s in fixed[CHAIN].items())
     print(
         f"fixed cost per process on {fixed['day']} (~1k rows), wall s: {steps}; fused {fixed[FUSED]:.2f}"
