@@ -50,4 +50,8 @@ images: ## build the four step images (needs a Docker engine): baton-<step>:$(TA
 	  docker build -f steps/$$step/Dockerfile -t baton-$$step:$(TAG) . || exit $$?; \
 	done
 
-.PHONY: help sync run check test plan images
+bench: sync ## measure the steps against fused-polars and chunked-pandas baselines, and the engine overhead
+	$(RUN) python -m bench
+	$(RUN) python bench/engine_overhead.py
+
+.PHONY: help sync run check test bench plan images

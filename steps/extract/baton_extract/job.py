@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import polars as pl
 
 from baton.errors import DataError
 from baton.lake import data_key, quarantine_key
 from baton.manifest import InputRef
-from baton.parquet import reason_counts, schema_of, write_parquet
+from baton.parquet import (
+    bound_read_ahead,
+    detach_strings,
+    reason_counts,
+    schema_of,
+    write_parquet,
+)
 from baton.step import Output, Partition, Plan
 from baton_extract.core import header_problems, parse
 
@@ -51,13 +59,16 @@ class Extract:
         return text.select(list(source.schema))
 
     def _execute(self, part: Partition, keys: list[str]) -> Output:
+        bound_read_ahead(os.environ)
         source = part.dataset.source
         text = pl.concat([self._read(part, k) for k in keys])
         good, bad = parse(text, source.schema, source.parse_options)
         out_key = data_key("extract", part.dataset.name, part.day, part.run_id)
         q_key = quarantine_key("extract", part.dataset.name, part.day, part.run_id)
         try:
-            written, rejected = write_parquet(part.storage, [(good, out_key), (bad, q_key)])
+            written, rejected = write_parquet(
+                part.storage, [(good, out_key), (detach_strings(bad), q_key)]
+            )
         except pl.exceptions.PolarsError as err:
             uris = ", ".join(part.storage.uri(k) for k in keys)
             raise DataError(

@@ -15,7 +15,9 @@ DUPLICATE_KEY = "duplicate_key"
 
 def conform(frame: pl.LazyFrame, contract: Contract) -> tuple[pl.LazyFrame, list[str]]:
     """The frame in contract column order, and what keeps it from the contract's schema."""
-    schema = frame.collect_schema()
+    # Resolved on a clone: a LazyFrame whose schema was collected streams its input later
+    # with far more in flight (see baton.parquet.peek_schema).
+    schema = frame.clone().collect_schema()
     problems = contract.schema_problems(
         pl.Schema([(n, schema[n]) for n in contract.names if n in schema])
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from baton.contract import PartitionContext
 from baton.errors import ConfigError
 from baton.lake import data_key, quarantine_key
-from baton.manifest import Manifest
-from baton.parquet import schema_of, write_parquet
+from baton.manifest import FileEntry, Manifest
+from baton.parquet import bound_read_ahead, detach_strings, schema_of, write_parquet
 from baton.references import load_references
 from baton.step import Output, Partition, Plan, read_upstream
 from baton_transform.core import DUPLICATE_KEY, conform, split_repeats
@@ -23,6 +25,7 @@ class Transform:
         return Plan([raw_ref, *ref_inputs], lambda: self._execute(part, raw, refs))
 
     def _execute(self, part: Partition, raw: Manifest, refs: dict) -> Output:
+        bound_read_ahead(os.environ)
         dataset = part.dataset
         source = part.storage.scan_parquet([f.key for f in raw.files])
         staged, problems = conform(
@@ -34,13 +37,13 @@ class Transform:
                 + "; ".join(problems),
                 reason="transform_contract_mismatch",
             )
-        first, later = split_repeats(staged, dataset.key)
-        outputs = [(first, data_key("transform", dataset.name, part.day, part.run_id))]
-        if later is not None:
-            outputs.append(
-                (later, quarantine_key("transform", dataset.name, part.day, part.run_id))
-            )
-        written, *rejected = write_parquet(part.storage, outputs)
+        # One pass writes every staged row; the repeats are then found from the written file
+        # (its order is fixed, and hashing four key columns of Parquet is far cheaper than
+        # re-running the transform), and only a partition that has some is rewritten.
+        (everything,) = write_parquet(
+            part.storage, [(staged, data_key("transform", dataset.name, part.day, part.run_id))]
+        )
+        written, rejected = self._drop_repeats(part, everything)
         dropped = sum(f.rows for f in rejected)
         return Output(
             files=[written],
@@ -49,8 +52,35 @@ class Transform:
             quarantine=rejected,
             rows_quarantined=dropped,
             quarantine_reasons={DUPLICATE_KEY: dropped} if dropped else {},
-            schema=schema_of(first),
+            schema=schema_of(staged),
         )
+
+    def _drop_repeats(
+        self, part: Partition, everything: FileEntry
+    ) -> tuple[FileEntry, list[FileEntry]]:
+        """`everything` split into its first row per key and (to quarantine) the later rows;
+        unchanged when no key repeats."""
+        dataset = part.dataset
+        first, later = split_repeats(part.storage.scan_parquet([everything.key]), dataset.key)
+        if later is None:
+            return everything, []
+        # Two runs, not one with two sinks: a second read of the staged file costs less than
+        # the memory two pipelines over one scan hold.
+        (written,) = write_parquet(
+            part.storage,
+            [(first, data_key("transform", dataset.name, part.day, part.run_id, part=1))],
+        )
+        (rejected,) = write_parquet(
+            part.storage,
+            [
+                (
+                    detach_strings(later),
+                    quarantine_key("transform", dataset.name, part.day, part.run_id),
+                )
+            ],
+        )
+        part.storage.delete(everything.key)
+        return written, [rejected]
 
 
 STEP = Transform()

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 from baton.contract import PartitionContext
 from baton.lake import data_key, quarantine_key
 from baton.manifest import Manifest
-from baton.parquet import reason_counts, schema_of, write_parquet
+from baton.parquet import (
+    bound_read_ahead,
+    detach_strings,
+    peek_schema,
+    reason_counts,
+    schema_of,
+    write_parquet,
+)
 from baton.references import load_references
 from baton.step import Output, Partition, Plan, read_upstream
 from baton.uniqueness import repeated_rows
@@ -25,10 +33,11 @@ class Validate:
         return Plan([staged_ref, *ref_inputs], lambda: self._execute(part, staged, refs))
 
     def _execute(self, part: Partition, staged: Manifest, refs: dict) -> Output:
+        bound_read_ahead(os.environ)
         dataset = part.dataset
         frame = part.storage.scan_parquet([f.key for f in staged.files])
         where = part.storage.uri(staged.files[0].key) if staged.files else "staged partition"
-        dataset.contract.require_schema(frame.collect_schema(), where)
+        dataset.contract.require_schema(peek_schema(frame), where)
         ctx = PartitionContext(part.day, refs)
         rules = checks(
             dataset.contract,
@@ -40,7 +49,10 @@ class Validate:
         q_key = quarantine_key("validate", dataset.name, part.day, part.run_id)
         written, bad = write_parquet(
             part.storage,
-            [(valid, data_key("validate", dataset.name, part.day, part.run_id)), (rejected, q_key)],
+            [
+                (valid, data_key("validate", dataset.name, part.day, part.run_id)),
+                (detach_strings(rejected), q_key),
+            ],
         )
         if not bad.rows:
             part.storage.delete(q_key)
