@@ -94,6 +94,7 @@ class WorkflowModel:
     summary_bytes_per_cell: int = 200  # one date x step entry of the summary (measured ~172)
     summary_copies: int = 2  # `partitions` and the summary built from it live at once
     job_start_s: float = 45.0  # Cloud Run execution provisioning; no official figure (§4.5)
+    job_start_note: str = "Cloud Run provisioning; no official figure, gcp-facts §4.5"
     poll_initial_s: float = 1.0  # connector default polling policy (§3.2)
     poll_multiplier: float = 1.25
     poll_max_s: float = 60.0
@@ -408,7 +409,7 @@ def _assumptions(
             else ""
         )
         + f"; concurrency {inp.concurrency}",
-        f"Cloud Run execution start: {model.job_start_s:.0f} s each (no official figure; gcp-facts §4.5)",
+        f"job execution start-up: {model.job_start_s:g} s each ({model.job_start_note})",
         f"step run times: {', '.join(f'{s} {inp.run_s[s]:.1f} s' for s in inp.req.steps)} ({source})",
         "Workflows steps: measured on the pipeline YAML through the local engine, success path "
         "(failures and retries add steps)",
