@@ -177,8 +177,6 @@ class ProgressView:
         self._state = info.state
 
     def _lines(self, info: ExecutionInfo, cells: Mapping[Key, Cell]) -> None:
-        if info.state != self._state:
-            self.console.print(f"execution {info.id}: {info.state}", highlight=False)
         for key in self.tracked.cells():
             cell = cells.get(key, Cell(Mark.PENDING))
             if cell.mark.finished and self._shown.get(key) != cell:
@@ -189,6 +187,8 @@ class ProgressView:
                     highlight=False,
                     markup=False,
                 )
+        if info.state != self._state:
+            self.console.print(f"execution {info.id}: {info.state}", highlight=False)
 
     def render(self, info: ExecutionInfo, cells: Mapping[Key, Cell]) -> Group:
         """The live table: unfinished and failed partitions first when they do not all fit."""
