@@ -209,3 +209,14 @@ def test_bad_input_gets_an_exit_code_and_a_message_naming_the_fix(lake, args, co
     result = baton(lake, *args)
     assert result.exit_code == code, result.output
     assert message in " ".join(result.output.split())
+
+
+def test_a_relative_baton_home_works_as_the_default_dot_baton_does(loaded, monkeypatch):
+    monkeypatch.chdir(loaded.home.parent)
+    result = CliRunner().invoke(
+        app,
+        ["rerun", "--date", "2013-01-01", "--step", "load", "--downstream"],
+        env={"BATON_HOME": loaded.home.name},
+    )
+    assert result.exit_code == 0, result.output
+    assert "2013-01-01  load      committed" in result.output

@@ -108,7 +108,7 @@ class LocalTarget:
         """Run one job through the local job runner; logs under `$BATON_HOME/jobs/`."""
         args, env = job_overrides(day, dataset, f"rerun-{uuid.uuid4()}", force=force)
         request = RunRequest(step, f"{self.job_prefix}{step}", tuple(args), env)
-        execution = self.runner.run(request, log_root=self.settings.home / "jobs")
+        execution = self.runner.run(request, log_root=(self.settings.home / "jobs").resolve())
         return job_run(execution)
 
     def close(self) -> None:
