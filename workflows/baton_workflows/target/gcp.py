@@ -53,8 +53,9 @@ def api_errors(what: str) -> Iterator[None]:
         raise LookupError(f"{what}: not found ({err.message})") from err
     except (gexc.PermissionDenied, gexc.Unauthenticated) as err:
         raise UnavailableError(
-            f"{what}: permission denied ({err.message}); the caller needs roles/workflows.invoker "
-            "on the workflow (and roles/run.developer on the jobs for single-step reruns)",
+            f"{what}: permission denied ({err.message}); the caller needs the "
+            "workflows.executions.create/get/list/cancel permissions on the workflow, and "
+            "run.jobs.runWithOverrides (roles/run.developer) on the jobs for single-step reruns",
             reason="permission_denied",
         ) from err
     except (gexc.InvalidArgument, gexc.FailedPrecondition) as err:
