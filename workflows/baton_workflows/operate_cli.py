@@ -280,7 +280,7 @@ def _durations(
     dataset = datasets.get(name)
     found = recorded_durations(status_grid(storage, dataset, dates))
     if not found:
-        recent = known_days(storage, name)[-60:]
+        recent = known_days(storage, name, landed=False)[-60:]
         found = recorded_durations(status_grid(storage, dataset, recent))
     where = "the local lake" if not root.startswith("gs://") else "the lake"
     return found, f"median of manifests recorded in {where} {storage.root}"

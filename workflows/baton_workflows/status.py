@@ -211,10 +211,11 @@ def recorded_durations(grid: Iterable[PartitionStatus]) -> dict[str, float]:
 _DAY_IN_KEY = re.compile(r"(?:^|/|dt=)(\d{4}-\d{2}-\d{2})(?:/|\.|$)")
 
 
-def known_days(storage: Storage, dataset: str) -> list[date]:
-    """Every partition date the lake holds anything for: landing objects or step outputs."""
+def known_days(storage: Storage, dataset: str, *, landed: bool = True) -> list[date]:
+    """Every partition date the lake holds anything for: landing objects (unless not
+    `landed`) or step outputs."""
     found: set[date] = set()
-    for zone in (LANDING, *OUTPUT_ZONE.values()):
+    for zone in ((LANDING,) if landed else ()) + tuple(OUTPUT_ZONE.values()):
         prefix = f"{zone}/{dataset}/"
         for key in storage.list(prefix):
             match = _DAY_IN_KEY.search(key[len(prefix) :])
