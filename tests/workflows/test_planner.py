@@ -105,7 +105,8 @@ def test_every_connector_poll_counts_and_the_interval_is_capped():
 def test_estimates_state_their_assumptions():
     plan = plan_backfill(Request(YEAR[:3]), load_jobs(), {"extract": 2.0})
     text = " ".join(plan.assumptions)
-    assert "unconfirmed" in text and "extract 2.0 s" in text and "transform 5.0 s" in text
+    assert "unconfirmed" in text and "extract 2 s" in text and "transform 5 s" in text
+    assert "5 s where none" in text and "billed as instance time" in text
 
 
 @pytest.mark.parametrize(

@@ -399,6 +399,7 @@ def backfill_cmd(
             model = replace(
                 model,
                 job_start_s=LOCAL_JOB_START_S,
+                billed_start_s=LOCAL_JOB_START_S,
                 job_start_note="a local process: interpreter start and imports",
             )
         request = Request(

@@ -85,8 +85,8 @@ class WorkflowModel:
     the local engine (tests/workflows/test_ops_planner_calibration.py keeps them exact).
     """
 
-    per_partition: StepCosts = StepCosts(22, 2, 14, 1, 16)
-    batched: StepCosts = StepCosts(22, 0, 9, 17, 6)
+    per_partition: StepCosts = StepCosts(26, 2, 14, 1, 16)
+    batched: StepCosts = StepCosts(26, 0, 9, 17, 6)
     range_argument: int = 14  # extra steps to expand `start`+`end` instead of a `dates` list
     range_per_date: int = 1
     steps_argument: int = 12  # extra steps to check an explicit `steps` list
@@ -95,6 +95,7 @@ class WorkflowModel:
     summary_copies: int = 2  # `partitions` and the summary built from it live at once
     job_start_s: float = 45.0  # Cloud Run execution provisioning; no official figure (§4.5)
     job_start_note: str = "Cloud Run provisioning; no official figure, gcp-facts §4.5"
+    billed_start_s: float = 5.0  # of the start-up, instance time billed (container start) [U]
     poll_initial_s: float = 1.0  # connector default polling policy (§3.2)
     poll_multiplier: float = 1.25
     poll_max_s: float = 60.0
@@ -265,7 +266,7 @@ def _estimate(dates: Sequence[date], inp: _Inputs) -> PlannedExecution:
         wall = sum(model.job_start_s + waves * inp.run_s[s] for s in steps)
         billable += sum(polls(model.job_start_s + waves * inp.run_s[s], model) for s in steps)
     cost = billable * inp.prices.workflow_step_usd + sum(
-        n * _job_cost(inp.jobs[s], job_s[s], inp.prices) for s in steps
+        n * _job_cost(inp.jobs[s], model.billed_start_s + inp.run_s[s], inp.prices) for s in steps
     )
     return PlannedExecution(
         _argument(dates, inp.req, inp.mode, inp.concurrency),
@@ -409,8 +410,9 @@ def _assumptions(
             else ""
         )
         + f"; concurrency {inp.concurrency}",
-        f"job execution start-up: {model.job_start_s:g} s each ({model.job_start_note})",
-        f"step run times: {', '.join(f'{s} {inp.run_s[s]:.1f} s' for s in inp.req.steps)} ({source})",
+        f"job execution start-up: {model.job_start_s:g} s each ({model.job_start_note}), of "
+        f"which {model.billed_start_s:g} s per task is billed as instance time [U]",
+        f"step run times: {', '.join(f'{s} {inp.run_s[s]:.2g} s' for s in inp.req.steps)} ({source})",
         "Workflows steps: measured on the pipeline YAML through the local engine, success path "
         "(failures and retries add steps)",
         f"connector polling: initial {model.poll_initial_s:g} s x{model.poll_multiplier:g}, capped at "
