@@ -807,6 +807,8 @@ def _describe(info: ExecutionInfo, entries: list[dict[str, Any]] | None, show_st
                     )
     elif info.error is not None:
         console.print(f"  error     {info.error_message}", markup=False)
+    elif info.result is not None:
+        console.print(f"  result    {json.dumps(info.result)}", markup=False)
     if entries is None:
         console.print("  steps     not available through this API (see the console)")
         return
