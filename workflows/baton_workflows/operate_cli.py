@@ -219,9 +219,7 @@ def backfill_cmd(
 ) -> None:
     """Plan a backfill within the platform's limits, print the plan, run it.
 
-    The plan's executions run one after another, each followed live. The planner picks per-partition or batched fan-out (--mode auto), chunks long ranges into
-    several executions and estimates billable Workflows steps, cost and wall time from the
-    step durations recorded in the lake's manifests. --dry-run --target gcp works offline.
+    The plan's executions run one after another, each followed live. The planner picks per-partition or batched fan-out (--mode auto), chunks long ranges into several executions and estimates billable Workflows steps, cost and wall time from the step durations recorded in the lake's manifests. --dry-run --target gcp works offline.
 
     Examples:
 
@@ -329,10 +327,7 @@ def rerun_cmd(
 ) -> None:
     """Rerun one step of a partition, it and the steps after it, or what failed.
 
-    --date/--step reruns that step (forced) from the committed upstream outputs; with
-    --downstream, it and the steps after it; --execution ID reruns exactly what failed there.
-    A single step runs as one job execution (Cloud Run jobs.run with overrides on GCP); with
-    --downstream or --execution, a workflow execution runs and is followed.
+    --date/--step reruns that step (forced) from the committed upstream outputs; with --downstream, it and the steps after it; --execution ID reruns exactly what failed there. A single step runs as one job execution (Cloud Run jobs.run with overrides on GCP); with --downstream or --execution, a workflow execution runs and is followed.
 
     Examples:
 

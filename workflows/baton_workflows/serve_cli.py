@@ -35,10 +35,7 @@ def serve_cmd(
 ) -> None:
     """Serve the local twin through the GCP APIs (Workflow Executions, Cloud Run jobs.run).
 
-    Workflow Executions API v1 over REST and gRPC, Cloud Run Admin API v2 jobs.run and its
-    operations over REST, and a console page listing the executions: `--target gcp` and
-    Google's client libraries drive the local twin as they drive GCP. No authentication, so
-    it listens on loopback by default.
+    Workflow Executions API v1 over REST and gRPC, Cloud Run Admin API v2 jobs.run and its operations over REST, and a console page listing the executions: `--target gcp` and Google's client libraries drive the local twin as they drive GCP. No authentication, so it listens on loopback by default.
 
     Examples:
 

@@ -106,8 +106,7 @@ def status_cmd(
 ) -> None:
     """The partitions x steps grid, from the lake's manifests alone.
 
-    Cells are committed (with the quarantined share), stale (an input changed since), failed
-    (with the step's reason) or missing. Without dates: every partition the lake holds anything for.
+    Cells are committed (with the quarantined share), stale (an input changed since), failed (with the step's reason) or missing. Without dates: every partition the lake holds anything for.
 
     Examples:
 
