@@ -203,6 +203,7 @@ def test_only_missing_plans_just_the_partitions_not_yet_current(loaded):
         (["rerun", "--date", "2013-01-02", "--step", "publish"], 2, "steps are extract, transform"),
         (["backfill", "--start", "2013-01-05", "--end", "2013-01-01"], 2, "is before --start"),
         (["status", "--start", "2013-01-01"], 2, "give --date, or both --start and --end"),
+        (["run", "--start", "2013-01-01", "--end", "2016-01-01"], 2, "use baton backfill"),
     ],
 )
 def test_bad_input_gets_an_exit_code_and_a_message_naming_the_fix(lake, args, code, message):

@@ -95,6 +95,12 @@ def run_cmd(
     """
     dates = date_range(day, start, end)
     check_mode(mode, allow_auto=False)
+    most = pipeline_limits().dates_per_execution
+    if most is not None and len(dates) > most:
+        raise typer.BadParameter(
+            f"{len(dates)} dates are more than one execution takes ({most}); "
+            "use baton backfill, which splits them"
+        )
     with exit_codes():
         settings, config = load_config(target, project, region, workflow)
         name = check_dataset(dataset)
