@@ -209,7 +209,8 @@ def test_only_missing_plans_just_the_partitions_not_yet_current(loaded):
 def test_bad_input_gets_an_exit_code_and_a_message_naming_the_fix(lake, args, code, message):
     result = baton(lake, *args)
     assert result.exit_code == code, result.output
-    assert message in " ".join(result.output.split())
+    # Typer boxes usage errors: read the words, not the frame.
+    assert message in " ".join(result.output.replace("│", " ").split())
 
 
 def test_a_relative_baton_home_works_as_the_default_dot_baton_does(loaded, monkeypatch):
