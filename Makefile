@@ -26,10 +26,9 @@ $(UV):
 
 sync: .venv/.synced ## install uv and the locked environment
 
-run: sync ## seed the demo data, run workflows/pipeline.workflows.yaml locally for START..END, print the summary
+run: sync ## seed the demo data, run the pipeline locally for START..END with a progress view, print the summary
 	$(RUN) baton seed
-	@status=0; $(RUN) baton workflow run workflows/pipeline.workflows.yaml \
-	  --data '{"start": "$(START)", "end": "$(END)", "concurrency": $(CONCURRENCY)}' > /dev/null || status=$$?; \
+	@status=0; $(RUN) baton run --start $(START) --end $(END) --concurrency $(CONCURRENCY) || status=$$?; \
 	$(RUN) baton summary --start $(START) --end $(END); exit $$status
 
 check: sync ## lint (ruff) and the Dockerfiles (hadolint)

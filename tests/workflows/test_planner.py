@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 
 from baton.jobs import load_jobs
 from baton.lake import STEPS
-from baton_workflows.planner import Limits, Request, WorkflowModel, plan_backfill, polls
+from baton_workflows.planner import Request, WorkflowModel, plan_backfill, polls
+from baton_workflows.twin import pipeline_limits
 
 YEAR = [date(2013, 1, 1) + timedelta(days=i) for i in range(365)]
 dates = st.lists(st.dates(date(2000, 1, 1), date(2030, 12, 31)), min_size=1, max_size=3000)
@@ -24,17 +26,18 @@ dates = st.lists(st.dates(date(2000, 1, 1), date(2030, 12, 31)), min_size=1, max
     steps=st.lists(st.sampled_from(STEPS), min_size=1, max_size=4, unique=True),
 )
 def test_every_execution_respects_the_platform_limits(days, concurrency, mode, steps):
-    limits, model = Limits(), WorkflowModel()
+    limits, model = pipeline_limits(), WorkflowModel()
     ordered = [s for s in STEPS if s in steps]
-    plan = plan_backfill(Request(days, concurrency, mode, ordered), load_jobs())
+    plan = plan_backfill(Request(days, concurrency, mode, ordered), load_jobs(), limits=limits)
     for ex in plan.executions:
         assert ex.concurrency <= limits.parallel_iterations
         assert ex.argument_bytes <= limits.argument_bytes
         assert (
-            len(ex.dates) * len(ordered) * model.summary_bytes_per_cell
+            len(ex.dates) * len(ordered) * model.summary_bytes_per_cell * model.summary_copies
             <= limits.memory_bytes * limits.headroom
         )
-        assert ex.billable_steps <= limits.steps_per_execution
+        assert ex.billable_steps <= limits.steps_per_execution * limits.headroom
+        assert len(ex.dates) <= limits.dates_per_execution
         if ex.mode == "batched":
             assert len(ex.dates) <= limits.tasks_per_job_execution
 
@@ -102,7 +105,8 @@ def test_every_connector_poll_counts_and_the_interval_is_capped():
 def test_estimates_state_their_assumptions():
     plan = plan_backfill(Request(YEAR[:3]), load_jobs(), {"extract": 2.0})
     text = " ".join(plan.assumptions)
-    assert "unconfirmed" in text and "extract 2.0 s" in text and "transform 5.0 s" in text
+    assert "unconfirmed" in text and "extract 2 s" in text and "transform 5 s" in text
+    assert "5 s where none" in text and "billed as instance time" in text
 
 
 @pytest.mark.parametrize(
@@ -111,3 +115,33 @@ def test_estimates_state_their_assumptions():
 def test_impossible_requests_are_refused(bad):
     with pytest.raises(ValueError):
         plan_backfill(bad, load_jobs())
+
+
+def test_the_yaml_caps_dates_per_execution_even_when_every_other_limit_allows_more():
+    limits = replace(pipeline_limits(), memory_bytes=10**9, headroom=1.0)
+    years = [date(2013, 1, 1) + timedelta(days=i) for i in range(3 * 365)]
+    plan = plan_backfill(Request(years, mode="batched"), load_jobs(), limits=limits)
+    assert [len(ex.dates) for ex in plan.executions] == [1000, 95]
+    small = replace(limits, dates_per_execution=30)
+    plan = plan_backfill(Request(YEAR, mode="batched"), load_jobs(), limits=small)
+    assert [len(ex.dates) for ex in plan.executions] == [30] * 12 + [5]
+
+
+def test_the_limits_are_read_from_the_pipeline_yaml():
+    limits = pipeline_limits()
+    assert (limits.dates_per_execution, limits.connector_timeout_s) == (1000, 4200.0)
+    assert limits.parallel_iterations == 20
+
+
+def test_a_step_slower_than_the_connector_timeout_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"load takes about 5000 s.*connector_params.timeout"):
+        plan_backfill(Request(YEAR[:3]), load_jobs(), {"load": 5000.0}, limits=pipeline_limits())
+
+
+def test_batched_executions_are_split_so_every_wave_of_tasks_fits_the_connector_timeout():
+    limits = replace(pipeline_limits(), task_parallelism=10)
+    # 4200 s - 45 s start-up leaves 4155 s: 4 waves of 1000 s, 10 tasks each.
+    plan = plan_backfill(
+        Request(YEAR[:100], mode="batched"), load_jobs(), {"load": 1000.0}, limits=limits
+    )
+    assert {len(ex.dates) for ex in plan.executions} == {40, 20}

@@ -15,6 +15,7 @@ from baton.errors import BatonError
 from baton.lake import parse_date
 from baton.ledger import ledger
 from baton.storage import open_storage
+from baton_workflows.operate_cli import register
 from baton_workflows.seed import seed
 from baton_workflows.workflow_cli import app as workflow_app
 
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 console = Console()
 app.add_typer(workflow_app, name="workflow")
+register(app)
 
 
 def _date(value: str | None) -> date | None:

@@ -1,8 +1,9 @@
 """Backfill planning: split a date range into workflow executions GCP will accept, and estimate
 what they cost. Pure logic: limits, durations and prices come in as arguments.
 
-Every limit is a cited platform limit (see ../shared/reference/gcp-facts.md §2, §4, §9);
-prices are assumptions stated in the plan, never facts.
+Every limit is a cited platform limit (see ../shared/reference/gcp-facts.md §2, §4, §9) or one
+the pipeline YAML sets for itself (`twin.pipeline_limits` reads those from the YAML); prices
+are assumptions stated in the plan, never facts.
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from baton.jobs import Job
 from baton.lake import STEPS
 
 Mode = Literal["per_partition", "batched"]
+DEFAULT_STEP_S = 5.0  # a step's run time when no manifest recorded one
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Cloud Workflows and Cloud Run Jobs limits a plan must respect."""
+    """Cloud Workflows and Cloud Run Jobs limits a plan must respect.
+
+    `dates_per_execution` and `connector_timeout_s` are the pipeline YAML's own (its
+    `max_dates` and the `connector_params.timeout` of its jobs.run call); None means unknown.
+    """
 
     parallel_iterations: int = 20  # concurrent branches+iterations per execution (Workflows)
     argument_bytes: int = 32 * 1024  # execution argument size (Workflows)
@@ -32,6 +38,8 @@ class Limits:
     running_job_executions: int = 1_000  # per project and region (Cloud Run)
     tasks_per_job_execution: int = 10_000  # (Cloud Run)
     task_parallelism: int = 100  # tasks of one execution running at once: regional quota [U]
+    dates_per_execution: int | None = None  # the YAML's max_dates
+    connector_timeout_s: float | None = None  # the YAML's jobs.run connector timeout
     headroom: float = 0.5  # plan to use at most this share of the memory and step limits
 
 
@@ -45,20 +53,75 @@ class Prices:
 
 
 @dataclass(frozen=True)
+class StepCosts:
+    """Workflow steps one execution of the pipeline runs in one mode, on the success path.
+
+    total = per_execution + per_lane x lanes + per_date x dates + per_step x steps
+            + per_cell x dates x steps
+    """
+
+    per_execution: int
+    per_lane: int
+    per_date: int
+    per_step: int
+    per_cell: int
+
+    def total(self, dates: int, steps: int, lanes: int) -> int:
+        """Steps of one execution over `dates` x `steps` with `lanes` parallel lanes."""
+        return (
+            self.per_execution
+            + self.per_lane * lanes
+            + self.per_date * dates
+            + self.per_step * steps
+            + self.per_cell * dates * steps
+        )
+
+
+@dataclass(frozen=True)
 class WorkflowModel:
     """How many billable steps the pipeline YAML spends, apart from connector polls.
 
-    Calibrated against the local engine's execution records by a test, so it follows the YAML.
+    The step counts are measured on workflows/pipeline.workflows.yaml by running it through
+    the local engine (tests/workflows/test_ops_planner_calibration.py keeps them exact).
     """
 
-    per_execution: int = 40  # argument parsing, date list, summary, final check
-    per_partition: int = 12  # per date in per-partition mode (lane loop, summary bookkeeping)
-    per_job_call: int = 14  # one subworkflow run of one job: init, call, classify, record
-    summary_bytes_per_cell: int = 160  # per date x step in the returned summary
+    per_partition: StepCosts = StepCosts(26, 2, 14, 1, 16)
+    batched: StepCosts = StepCosts(26, 0, 9, 17, 6)
+    range_argument: int = 14  # extra steps to expand `start`+`end` instead of a `dates` list
+    range_per_date: int = 1
+    steps_argument: int = 12  # extra steps to check an explicit `steps` list
+    steps_argument_per_step: int = 1
+    summary_bytes_per_cell: int = 200  # one date x step entry of the summary (measured ~172)
+    summary_copies: int = 2  # `partitions` and the summary built from it live at once
     job_start_s: float = 45.0  # Cloud Run execution provisioning; no official figure (§4.5)
+    job_start_note: str = "Cloud Run provisioning; no official figure, gcp-facts §4.5"
+    billed_start_s: float = 5.0  # of the start-up, instance time billed (container start) [U]
     poll_initial_s: float = 1.0  # connector default polling policy (§3.2)
     poll_multiplier: float = 1.25
     poll_max_s: float = 60.0
+
+    def costs(self, mode: Mode) -> StepCosts:
+        """The step costs of `mode`."""
+        return self.per_partition if mode == "per_partition" else self.batched
+
+    def workflow_steps(
+        self,
+        mode: Mode,
+        dates: int,
+        steps: int,
+        lanes: int,
+        *,
+        contiguous: bool,
+        steps_given: bool,
+    ) -> int:
+        """Steps the YAML runs (no polls) for one successful execution: `contiguous` dates
+        are sent as `start`+`end`, `steps_given` when the argument lists the steps."""
+        total = self.costs(mode).total(dates, steps, lanes if mode == "per_partition" else 0)
+        if contiguous:
+            total += self.range_argument + self.range_per_date * dates
+        if steps_given:
+            total += self.steps_argument + self.steps_argument_per_step * steps
+        return total
 
 
 @dataclass(frozen=True)
@@ -140,17 +203,20 @@ def _job_cost(job: Job, seconds: float, prices: Prices) -> float:
     )
 
 
-def _argument(
-    dates: Sequence[date], req: Request, mode: Mode, concurrency: int
-) -> dict[str, object]:
-    contiguous = (
+def _contiguous(dates: Sequence[date]) -> bool:
+    return (
         len(dates) > 1
         and all((b - a) == timedelta(days=1) for a, b in itertools.pairwise(dates))
         and list(dates) == sorted(dates)
     )
+
+
+def _argument(
+    dates: Sequence[date], req: Request, mode: Mode, concurrency: int
+) -> dict[str, object]:
     arg: dict[str, object] = (
         {"start": dates[0].isoformat(), "end": dates[-1].isoformat()}
-        if contiguous
+        if _contiguous(dates)
         else {"dates": [d.isoformat() for d in dates]}
     )
     arg |= {"mode": mode, "concurrency": concurrency}
@@ -163,48 +229,52 @@ def _argument(
     return arg
 
 
-def _estimate(
-    dates: Sequence[date],
-    req: Request,
-    mode: Mode,
-    concurrency: int,
-    jobs: Mapping[str, Job],
-    durations: Mapping[str, float],
-    model: WorkflowModel,
-    prices: Prices,
-    limits: Limits,
-) -> PlannedExecution:
-    n, steps = len(dates), list(req.steps)
-    run_s = {s: durations.get(s, 5.0) for s in steps}
-    if mode == "per_partition":
-        job_execs, tasks = n * len(steps), n * len(steps)
-        per_date_s = sum(model.job_start_s + run_s[s] for s in steps)
-        wall = math.ceil(n / concurrency) * per_date_s
-        billable = (
-            model.per_execution
-            + n * model.per_partition
-            + sum(
-                n * (model.per_job_call + polls(model.job_start_s + run_s[s], model)) for s in steps
-            )
-        )
+@dataclass(frozen=True)
+class _Inputs:
+    """Everything an estimate needs besides the dates."""
+
+    req: Request
+    mode: Mode
+    concurrency: int
+    jobs: Mapping[str, Job]
+    run_s: Mapping[str, float]
+    model: WorkflowModel
+    prices: Prices
+    limits: Limits
+
+
+def _estimate(dates: Sequence[date], inp: _Inputs) -> PlannedExecution:
+    n, steps, model = len(dates), list(inp.req.steps), inp.model
+    lanes = min(inp.concurrency, n)
+    job_s = {s: model.job_start_s + inp.run_s[s] for s in steps}
+    billable = model.workflow_steps(
+        inp.mode,
+        n,
+        len(steps),
+        lanes,
+        contiguous=_contiguous(dates),
+        steps_given=steps != list(STEPS),
+    )
+    if inp.mode == "per_partition":
+        job_execs = n * len(steps)
+        wall = math.ceil(n / inp.concurrency) * sum(job_s.values())
+        billable += sum(n * polls(job_s[s], model) for s in steps)
     else:
-        job_execs, tasks = len(steps), n * len(steps)
+        job_execs = len(steps)
         # Tasks of one execution run in waves of the job's parallelism (quota-bound).
-        waves = math.ceil(n / limits.task_parallelism)
-        wall = sum(model.job_start_s + waves * run_s[s] for s in steps)
-        billable = model.per_execution + sum(
-            model.per_job_call + polls(model.job_start_s + run_s[s], model) for s in steps
-        )
-    cost = billable * prices.workflow_step_usd + sum(
-        n * _job_cost(jobs[s], run_s[s] + model.job_start_s, prices) for s in steps
+        waves = math.ceil(n / inp.limits.task_parallelism)
+        wall = sum(model.job_start_s + waves * inp.run_s[s] for s in steps)
+        billable += sum(polls(model.job_start_s + waves * inp.run_s[s], model) for s in steps)
+    cost = billable * inp.prices.workflow_step_usd + sum(
+        n * _job_cost(inp.jobs[s], model.billed_start_s + inp.run_s[s], inp.prices) for s in steps
     )
     return PlannedExecution(
-        _argument(dates, req, mode, concurrency),
+        _argument(dates, inp.req, inp.mode, inp.concurrency),
         tuple(dates),
-        mode,
-        concurrency,
+        inp.mode,
+        inp.concurrency,
         job_execs,
-        tasks,
+        n * len(steps),
         int(billable),
         round(wall, 1),
         round(cost, 6),
@@ -220,24 +290,58 @@ def _choose_mode(req: Request, concurrency: int) -> Mode:
     return "per_partition" if len(req.dates) <= 3 * concurrency else "batched"
 
 
-def _chunk_size(
-    req: Request, mode: Mode, model: WorkflowModel, limits: Limits, durations: Mapping[str, float]
-) -> int:
-    steps = list(req.steps)
+def _check_timeouts(inp: _Inputs) -> int | None:
+    """Refuse steps that cannot finish within the connector timeout; the batched wave cap."""
+    timeout = inp.limits.connector_timeout_s
+    if timeout is None:
+        return None
+    longest = max(inp.run_s[s] for s in inp.req.steps)
+    usable = timeout - inp.model.job_start_s
+    if longest > usable:
+        slow = max(inp.req.steps, key=lambda s: inp.run_s[s])
+        raise ValueError(
+            f"step {slow} takes about {longest:.0f} s per partition, more than the pipeline's "
+            f"jobs.run connector timeout ({timeout:g} s) leaves after start-up; raise "
+            "connector_params.timeout in workflows/pipeline.workflows.yaml"
+        )
+    # Batched: the tasks beyond the region's parallelism run in waves, and every wave must fit
+    # in one connector timeout.
+    return int(usable // longest) * inp.limits.task_parallelism if inp.mode == "batched" else None
+
+
+def _chunk_size(inp: _Inputs) -> int:
+    steps, model, limits = len(inp.req.steps), inp.model, inp.limits
     by_memory = int(limits.memory_bytes * limits.headroom) // (
-        model.summary_bytes_per_cell * len(steps)
+        model.summary_bytes_per_cell * model.summary_copies * steps
     )
     by_argument = (limits.argument_bytes - 512) // len('"2013-01-01",')  # worst case: a date list
-    if mode == "per_partition":
-        per_date = model.per_partition + sum(
-            model.per_job_call + polls(model.job_start_s + durations.get(s, 5.0), model)
-            for s in steps
+    caps = [by_memory, by_argument]
+    if limits.dates_per_execution is not None:
+        caps.append(limits.dates_per_execution)
+    waves_cap = _check_timeouts(inp)
+    if waves_cap is not None:
+        caps.append(waves_cap)
+    costs = model.costs(inp.mode)
+    budget = int(limits.steps_per_execution * limits.headroom)
+    if inp.mode == "per_partition":
+        # Worst case per date: a range argument and one more lane.
+        per_date = (
+            costs.per_date
+            + costs.per_lane
+            + model.range_per_date
+            + steps * costs.per_cell
+            + sum(polls(model.job_start_s + inp.run_s[s], model) for s in inp.req.steps)
         )
-        by_steps = (
-            int(limits.steps_per_execution * limits.headroom - model.per_execution) // per_date
+        fixed = (
+            costs.per_execution
+            + model.range_argument
+            + model.steps_argument
+            + (costs.per_step + model.steps_argument_per_step) * steps
         )
-        return max(1, min(by_memory, by_argument, by_steps))
-    return max(1, min(by_memory, by_argument, limits.tasks_per_job_execution))
+        caps.append((budget - fixed) // per_date)
+    else:
+        caps.append(limits.tasks_per_job_execution)
+    return max(1, min(caps))
 
 
 def plan_backfill(
@@ -247,11 +351,13 @@ def plan_backfill(
     limits: Limits = Limits(),
     model: WorkflowModel = WorkflowModel(),
     prices: Prices = Prices(),
+    durations_source: str = "median of recorded manifests",
 ) -> Plan:
     """Split `req.dates` into executions within every limit, and estimate each.
 
-    `durations` are typical seconds per step run (from recorded manifests); missing steps
-    default to 5 s. Raises ValueError for requests no plan can satisfy.
+    `durations` are typical seconds per step run (from recorded manifests; `durations_source`
+    says where they came from); missing steps default to 5 s. Raises ValueError for requests
+    no plan can satisfy.
     """
     unknown = [s for s in req.steps if s not in STEPS]
     if unknown or not req.steps:
@@ -265,18 +371,50 @@ def plan_backfill(
     dates = sorted(set(req.dates), reverse=req.recent_first)
     if not dates:
         return Plan((), ("nothing to do: every partition is current",))
-    mode = _choose_mode(req, concurrency)
-    size = _chunk_size(req, mode, model, limits, durations)
-    by_name = {j.name: j for j in jobs}
-    chunks = [dates[i : i + size] for i in range(0, len(dates), size)]
-    executions = tuple(
-        _estimate(c, req, mode, concurrency, by_name, durations, model, prices, limits)
-        for c in chunks
+    inp = _Inputs(
+        req,
+        _choose_mode(req, concurrency),
+        concurrency,
+        {j.name: j for j in jobs},
+        {s: durations.get(s, DEFAULT_STEP_S) for s in req.steps},
+        model,
+        prices,
+        limits,
     )
-    assumptions = (
-        f"Cloud Run execution start: {model.job_start_s:.0f} s each (no official figure; gcp-facts §4.5)",
-        f"step run times: {', '.join(f'{s} {durations.get(s, 5.0):.1f} s' for s in req.steps)} "
-        "(median of recorded manifests; 5 s where none)",
+    size = _chunk_size(inp)
+    chunks = [dates[i : i + size] for i in range(0, len(dates), size)]
+    executions = tuple(_estimate(c, inp) for c in chunks)
+    return Plan(executions, _assumptions(inp, durations, durations_source))
+
+
+def _assumptions(
+    inp: _Inputs, durations: Mapping[str, float], durations_source: str
+) -> tuple[str, ...]:
+    model, limits, prices = inp.model, inp.limits, inp.prices
+    recorded = [s for s in inp.req.steps if s in durations]
+    source = (
+        f"{durations_source}; {DEFAULT_STEP_S:g} s where none"
+        if recorded
+        else f"none recorded, {DEFAULT_STEP_S:g} s each"
+    )
+    yaml_limits = []
+    if limits.dates_per_execution is not None:
+        yaml_limits.append(f"{limits.dates_per_execution} dates/execution (the YAML's max_dates)")
+    if limits.connector_timeout_s is not None:
+        yaml_limits.append(f"{limits.connector_timeout_s:g} s jobs.run connector timeout")
+    return (
+        f"mode {inp.mode}"
+        + (
+            " (auto: per-partition up to 3 x concurrency dates, else batched)"
+            if inp.req.mode == "auto"
+            else ""
+        )
+        + f"; concurrency {inp.concurrency}",
+        f"job execution start-up: {model.job_start_s:g} s each ({model.job_start_note}), of "
+        f"which {model.billed_start_s:g} s per task is billed as instance time [U]",
+        f"step run times: {', '.join(f'{s} {inp.run_s[s]:.2g} s' for s in inp.req.steps)} ({source})",
+        "Workflows steps: measured on the pipeline YAML through the local engine, success path "
+        "(failures and retries add steps)",
         f"connector polling: initial {model.poll_initial_s:g} s x{model.poll_multiplier:g}, capped at "
         f"{model.poll_max_s:g} s; every poll is a billable step",
         f"prices [unconfirmed]: ${prices.workflow_step_usd * 1000:g} per 1,000 Workflows steps, "
@@ -285,7 +423,7 @@ def plan_backfill(
         f"argument, {limits.memory_bytes // 1024} KB memory (planned at {limits.headroom:.0%}), "
         f"{limits.steps_per_execution:,} steps/execution, {limits.tasks_per_job_execution:,} tasks/job "
         f"execution, {limits.running_job_executions:,} running job executions/region, "
-        f"{limits.task_parallelism} tasks running at once per job execution [U]",
+        f"{limits.task_parallelism} tasks running at once per job execution [U]"
+        + (f"; {', '.join(yaml_limits)}" if yaml_limits else ""),
         "executions run one after another, so wall time adds up",
     )
-    return Plan(executions, assumptions)

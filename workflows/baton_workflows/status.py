@@ -7,15 +7,17 @@ everything is read back from `_manifest.json` / `_attempt.json` and the landing 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from statistics import median
 
 from baton.dataset import Dataset
 from baton.errors import DataError
-from baton.lake import STEPS, attempt_key, manifest_key
+from baton.lake import LANDING, OUTPUT_ZONE, STEPS, attempt_key, manifest_key
 from baton.manifest import AttemptRecord, Manifest, read_attempt, read_manifest
 from baton.storage import Storage
 
@@ -42,6 +44,9 @@ class Cell:
     message: str = ""
     run_id: str = ""
     execution_id: str = ""
+    duration_s: float | None = None  # of the committed run
+    attempt: str = ""  # outcome of the latest attempt: committed | skipped | failed ("": none)
+    attempt_execution_id: str = ""  # the workflow execution of the latest attempt
 
     @property
     def quarantined_share(self) -> float | None:
@@ -101,39 +106,53 @@ def _failed_after(attempt: AttemptRecord | None, manifest: Manifest | None) -> b
     return manifest is None or attempt.finished_at > manifest.finished_at
 
 
+def _cell(step: str, seen: Observation, fresh: Callable[[Manifest], bool]) -> Cell:
+    found = seen.manifests.get(step)
+    manifest = found[0] if found else None
+    attempt = seen.attempts.get(step)
+    latest = {
+        "attempt": attempt.outcome if attempt else "",
+        "attempt_execution_id": attempt.execution_id if attempt else "",
+    }
+    if step in seen.corrupt:
+        return Cell(
+            step, State.FAILED, reason="manifest_corrupt", message=seen.corrupt[step], **latest
+        )
+    if _failed_after(attempt, manifest):
+        assert attempt is not None
+        return Cell(
+            step,
+            State.FAILED,
+            reason=attempt.reason,
+            message=attempt.message,
+            run_id=attempt.run_id,
+            execution_id=attempt.execution_id,
+            **latest,
+        )
+    if manifest is None:
+        return Cell(step, State.MISSING, **latest)
+    return Cell(
+        step,
+        State.COMMITTED if fresh(manifest) else State.STALE,
+        manifest.rows_in,
+        manifest.rows_out,
+        manifest.rows_quarantined,
+        run_id=manifest.run_id,
+        execution_id=manifest.execution_id,
+        duration_s=manifest.duration_s,
+        **latest,
+    )
+
+
 def classify(seen: Observation, dataset: str, day: date) -> PartitionStatus:
     """Turn what the lake holds into cells; staleness propagates downstream."""
     cells: list[Cell] = []
     upstream_ok = True
     for step in STEPS:
-        found = seen.manifests.get(step)
-        manifest = found[0] if found else None
-        attempt = seen.attempts.get(step)
-        if step in seen.corrupt:
-            cell = Cell(step, State.FAILED, reason="manifest_corrupt", message=seen.corrupt[step])
-        elif _failed_after(attempt, manifest):
-            assert attempt is not None
-            cell = Cell(
-                step,
-                State.FAILED,
-                reason=attempt.reason,
-                message=attempt.message,
-                run_id=attempt.run_id,
-                execution_id=attempt.execution_id,
-            )
-        elif manifest is None:
-            cell = Cell(step, State.MISSING)
-        else:
-            fresh = upstream_ok and _inputs_current(step, manifest, seen, day, dataset)
-            cell = Cell(
-                step,
-                State.COMMITTED if fresh else State.STALE,
-                manifest.rows_in,
-                manifest.rows_out,
-                manifest.rows_quarantined,
-                run_id=manifest.run_id,
-                execution_id=manifest.execution_id,
-            )
+        ok = upstream_ok
+        cell = _cell(
+            step, seen, lambda m, s=step, ok=ok: ok and _inputs_current(s, m, seen, day, dataset)
+        )
         upstream_ok = upstream_ok and cell.state is State.COMMITTED
         cells.append(cell)
     return PartitionStatus(day, tuple(cells))
@@ -176,3 +195,33 @@ def status_grid(
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         seen = list(pool.map(lambda d: observe(storage, dataset, d), ordered))
     return [classify(s, dataset.name, d) for s, d in zip(seen, ordered, strict=True)]
+
+
+def recorded_durations(grid: Iterable[PartitionStatus]) -> dict[str, float]:
+    """The median run time of each step over the committed cells of `grid` (steps with none
+    recorded are left out)."""
+    seen: dict[str, list[float]] = {}
+    for row in grid:
+        for cell in row.cells:
+            if cell.duration_s is not None and cell.state is not State.MISSING:
+                seen.setdefault(cell.step, []).append(cell.duration_s)
+    return {step: round(median(values), 3) for step, values in seen.items()}
+
+
+_DAY_IN_KEY = re.compile(r"(?:^|/|dt=)(\d{4}-\d{2}-\d{2})(?:/|\.|$)")
+
+
+def known_days(storage: Storage, dataset: str, *, landed: bool = True) -> list[date]:
+    """Every partition date the lake holds anything for: landing objects (unless not
+    `landed`) or step outputs."""
+    found: set[date] = set()
+    for zone in ((LANDING,) if landed else ()) + tuple(OUTPUT_ZONE.values()):
+        prefix = f"{zone}/{dataset}/"
+        for key in storage.list(prefix):
+            match = _DAY_IN_KEY.search(key[len(prefix) :])
+            if match:
+                try:
+                    found.add(date.fromisoformat(match.group(1)))
+                except ValueError:
+                    continue  # a name shaped like a date that is not one
+    return sorted(found)

@@ -9,14 +9,18 @@ gs:// URI, else the stand-in bucket "baton-local-lake" mapped onto the local lak
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from baton.config import Settings
 from baton.storage import open_storage
 from baton_workflows.connectors import GET_OBJECT, RUN_JOB, GetObjectConnector, RunJobConnector
 from baton_workflows.engine import Clock, Engine, ExecutionStore
 from baton_workflows.jobrunner import LocalJobRunner, baton_jobs
+from baton_workflows.planner import Limits
 
 LOCAL_BUCKET = "baton-local-lake"
 PIPELINE = Path(__file__).resolve().parent.parent / "pipeline.workflows.yaml"
@@ -65,8 +69,10 @@ def local_engine(
             lambda: open_storage(settings.lake_root), bucket=bucket, prefix=prefix
         ),
     }
+    # Absolute: job logs are reported as file:// URIs (logUri), which a relative BATON_HOME
+    # (the default `.baton`) cannot express.
     return Engine(
-        ExecutionStore(settings.home / "executions"),
+        ExecutionStore((settings.home / "executions").resolve()),
         connectors=connectors,
         user_env=env,
         clock=clock,
@@ -74,4 +80,40 @@ def local_engine(
         project_id=project,
         location=location,
         log_sink=log_sink,
+    )
+
+
+def _init_constants(document: Mapping[str, Any]) -> dict[str, Any]:
+    steps = document["main"]["steps"]
+    init = next(step["init"] for step in steps if "init" in step)
+    return {k: v for entry in init["assign"] for k, v in entry.items()}
+
+
+def _connector_timeouts(node: Any) -> list[Any]:
+    """Every `connector_params.timeout` of a jobs.run call anywhere in the document."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("call") == RUN_JOB:
+            found.append(node.get("args", {}).get("connector_params", {}).get("timeout"))
+        for value in node.values():
+            found.extend(_connector_timeouts(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_connector_timeouts(value))
+    return found
+
+
+def pipeline_limits(path: Path = PIPELINE, base: Limits | None = None) -> Limits:
+    """The platform limits, narrowed by what the pipeline YAML itself allows: its `max_dates`
+    per execution, its `max_concurrency` and its jobs.run connector timeout (read from the
+    file, so the planner and the YAML cannot disagree)."""
+    document = yaml.safe_load(path.read_text())
+    constants = _init_constants(document)
+    timeouts = [t for t in _connector_timeouts(document) if isinstance(t, int | float)]
+    base = base or Limits()
+    return replace(
+        base,
+        parallel_iterations=min(base.parallel_iterations, int(constants["max_concurrency"])),
+        dates_per_execution=int(constants["max_dates"]),
+        connector_timeout_s=float(min(timeouts)) if timeouts else None,
     )

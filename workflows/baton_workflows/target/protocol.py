@@ -1,0 +1,120 @@
+"""What the operator verbs need from a target (the local twin or GCP): start, follow, list and
+cancel executions of the pipeline workflow, and run one step's job by itself."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+ACTIVE_STATES = ("ACTIVE", "QUEUED")
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    """One workflow execution as any target reports it; `result`/`error` are decoded JSON."""
+
+    id: str  # the short id (the last segment of the resource name)
+    name: str  # the full resource name
+    workflow: str
+    state: str  # ACTIVE | QUEUED | SUCCEEDED | FAILED | CANCELLED | UNAVAILABLE
+    argument: Any = None
+    result: Any = None
+    error: Any = None
+    start: float | None = None  # seconds since the epoch
+    end: float | None = None
+    current_steps: tuple[str, ...] = ()
+    where: str = ""  # where its full record lives (a folder, a console URL)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the execution has ended (in any state)."""
+        return self.state not in ACTIVE_STATES
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, once finished."""
+        if self.start is None or self.end is None:
+            return None
+        return self.end - self.start
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """The pipeline's summary: the result, or the one a PartitionsFailed error carries."""
+        for value in (self.result, self.error):
+            if isinstance(value, dict):
+                if isinstance(value.get("partitions"), dict):
+                    return value
+                if isinstance(value.get("summary"), dict):
+                    return value["summary"]
+        return None
+
+    @property
+    def error_message(self) -> str:
+        """The error's message, or its JSON."""
+        if isinstance(self.error, dict) and "message" in self.error:
+            return str(self.error["message"])
+        return "" if self.error is None else json.dumps(self.error, default=str)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One Cloud Run job execution started by itself (a single-step rerun), once finished."""
+
+    name: str
+    job: str
+    succeeded: bool
+    task_count: int
+    succeeded_count: int
+    failed_count: int
+    log_uri: str = ""
+    message: str = ""
+
+
+class Target(Protocol):
+    """The local twin or a GCP deployment, as the operator verbs drive it."""
+
+    kind: str
+
+    def start(self, argument: dict[str, Any]) -> ExecutionInfo:
+        """Start an execution of the pipeline workflow with `argument`."""
+        ...
+
+    def get(self, execution_id: str) -> ExecutionInfo:
+        """One execution (short id or full name); LookupError when there is none."""
+        ...
+
+    def list(self, limit: int) -> list[ExecutionInfo]:
+        """The newest `limit` executions, newest first."""
+        ...
+
+    def cancel(self, execution_id: str) -> ExecutionInfo:
+        """Ask an execution to stop; its state afterwards."""
+        ...
+
+    def step_entries(self, execution_id: str) -> list[dict[str, Any]] | None:
+        """The steps an execution ran, in the order they finished (None: not available)."""
+        ...
+
+    def run_job(self, step: str, day: date, dataset: str, *, force: bool) -> JobRun:
+        """Run one step's job for one partition without a workflow; wait for it."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def job_overrides(
+    day: date, dataset: str, execution_id: str, *, force: bool
+) -> tuple[list[str], dict[str, str]]:
+    """The container args and env a single-step job run gets: what the workflow's run_job
+    subworkflow passes for one date (per-partition mode)."""
+    args = ["run", "--date", day.isoformat(), *(["--force"] if force else [])]
+    return args, {"BATON_EXECUTION_ID": execution_id, "BATON_DATASET": dataset}
+
+
+def short_id(name: str) -> str:
+    """The last segment of a resource name."""
+    return name.rstrip("/").rsplit("/", 1)[-1]
