@@ -31,7 +31,8 @@ from baton.storage import open_storage
 from baton.task import TaskContext, shard
 
 
-def _date_option(value: str | None) -> date | None:
+def date_option(value: str | None) -> date | None:
+    """Parse a `YYYY-MM-DD` command-line value; a bad one is a usage error (exit 2) naming it."""
     if value is None:
         return None
     try:
@@ -159,7 +160,7 @@ def build_app(step: Step, summary: str) -> typer.Typer:
             date | None,
             typer.Option(
                 "--date",
-                parser=_date_option,
+                parser=date_option,
                 metavar="YYYY-MM-DD",
                 help="partition date; omit to take this task's share of BATON_DATES",
             ),

@@ -12,11 +12,11 @@ from rich.table import Table
 
 from baton.config import load_settings
 from baton.errors import BatonError
-from baton.lake import parse_date
 from baton.ledger import ledger
 from baton.storage import open_storage
 from baton_workflows.operate_cli import register
 from baton_workflows.seed import seed
+from baton_workflows.verbs import DateOpt
 from baton_workflows.workflow_cli import app as workflow_app
 
 app = typer.Typer(
@@ -28,18 +28,6 @@ app = typer.Typer(
 console = Console()
 app.add_typer(workflow_app, name="workflow")
 register(app)
-
-
-def _date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return parse_date(value)
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from err
-
-
-DateOpt = Annotated[date | None, typer.Option(parser=_date, metavar="YYYY-MM-DD")]
 
 
 def _days(start: date, end: date) -> list[date]:

@@ -24,6 +24,7 @@ from baton.config import Settings
 from baton.errors import BatonError, ExitCode
 from baton.jobs import load_jobs
 from baton.lake import STEPS
+from baton.stepcli import date_option
 from baton.storage import open_storage
 from baton_workflows.executions_cli import executions_app
 from baton_workflows.planner import Mode, Plan, Request, WorkflowModel, plan_backfill
@@ -50,7 +51,6 @@ from baton_workflows.verbs import (
     follow_execution,
     format_duration,
     load_config,
-    parse_day,
     watch_storage,
 )
 
@@ -62,14 +62,15 @@ LOCAL_JOB_START_S = 1.0  # a local task: process start and imports, before the s
 
 def run_cmd(
     day: Annotated[
-        date | None, typer.Option("--date", parser=parse_day, metavar="YYYY-MM-DD", help="one date")
+        date | None,
+        typer.Option("--date", parser=date_option, metavar="YYYY-MM-DD", help="one date"),
     ] = None,
     start: Annotated[
-        date | None, typer.Option(parser=parse_day, metavar="YYYY-MM-DD", help="first date")
+        date | None, typer.Option(parser=date_option, metavar="YYYY-MM-DD", help="first date")
     ] = None,
     end: Annotated[
         date | None,
-        typer.Option(parser=parse_day, metavar="YYYY-MM-DD", help="last date (inclusive)"),
+        typer.Option(parser=date_option, metavar="YYYY-MM-DD", help="last date (inclusive)"),
     ] = None,
     dataset: DatasetOpt = None,
     concurrency: ConcurrencyOpt = 10,
@@ -203,9 +204,11 @@ def _only_missing(settings: Settings, name: str, dates: list[date]) -> list[date
 
 
 def backfill_cmd(
-    start: Annotated[date, typer.Option(parser=parse_day, metavar="YYYY-MM-DD", help="first date")],
+    start: Annotated[
+        date, typer.Option(parser=date_option, metavar="YYYY-MM-DD", help="first date")
+    ],
     end: Annotated[
-        date, typer.Option(parser=parse_day, metavar="YYYY-MM-DD", help="last date (inclusive)")
+        date, typer.Option(parser=date_option, metavar="YYYY-MM-DD", help="last date (inclusive)")
     ],
     concurrency: ConcurrencyOpt = 10,
     mode: ModeOpt = "auto",
@@ -316,7 +319,7 @@ def _run_plan(
 def rerun_cmd(
     day: Annotated[
         date | None,
-        typer.Option("--date", parser=parse_day, metavar="YYYY-MM-DD", help="the partition"),
+        typer.Option("--date", parser=date_option, metavar="YYYY-MM-DD", help="the partition"),
     ] = None,
     step: Annotated[
         str | None, typer.Option("--step", help=f"the step: {', '.join(STEPS)}")

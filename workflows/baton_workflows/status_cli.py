@@ -15,6 +15,7 @@ from rich.table import Table
 from baton import datasets
 from baton.config import Settings, load_settings
 from baton.lake import STEPS
+from baton.stepcli import date_option
 from baton.storage import open_storage
 from baton_workflows.status import PartitionStatus, State, known_days, status_grid
 from baton_workflows.verbs import (
@@ -25,7 +26,6 @@ from baton_workflows.verbs import (
     console,
     date_range,
     exit_codes,
-    parse_day,
 )
 
 STATE_STYLE = {
@@ -97,7 +97,8 @@ def print_status(settings: Settings, name: str, dates: Sequence[date]) -> None:
 
 def status_cmd(
     day: Annotated[
-        date | None, typer.Option("--date", parser=parse_day, metavar="YYYY-MM-DD", help="one date")
+        date | None,
+        typer.Option("--date", parser=date_option, metavar="YYYY-MM-DD", help="one date"),
     ] = None,
     start: DateOpt = None,
     end: DateOpt = None,

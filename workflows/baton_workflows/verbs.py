@@ -17,7 +17,7 @@ from rich.markup import escape
 from baton import datasets
 from baton.config import Settings, load_settings
 from baton.errors import BatonError, ExitCode
-from baton.lake import parse_date
+from baton.stepcli import date_option
 from baton.storage import Storage, open_storage
 from baton_workflows.follow import LakeWatch, follow, tracked_for
 from baton_workflows.progress import ProgressView
@@ -29,17 +29,7 @@ POLL_S = {"local": 0.5, "gcp": 2.0}
 PLAIN_WIDTH = 160
 
 
-def parse_day(value: str | None) -> date | None:
-    """A `YYYY-MM-DD` option value; a usage error naming the problem otherwise."""
-    if value is None:
-        return None
-    try:
-        return parse_date(value)
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from err
-
-
-DateOpt = Annotated[date | None, typer.Option(parser=parse_day, metavar="YYYY-MM-DD")]
+DateOpt = Annotated[date | None, typer.Option(parser=date_option, metavar="YYYY-MM-DD")]
 TargetOpt = Annotated[
     str | None,
     typer.Option("--target", help="local (default) or gcp  [env BATON_TARGET]", metavar="KIND"),
