@@ -1,4 +1,4 @@
-"""A dataset plugin, exactly as docs/datasets.md writes it, registered through the
+"""A dataset plugin, exactly as the README's "Adding a dataset" writes it, registered through the
 `baton.datasets` entry point and carried by the unchanged steps from landing to warehouse."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from baton import datasets
 from baton.dataset import Dataset
 from baton.ledger import ledger
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "datasets.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 DAY = date(2024, 5, 1)
 LANDING = (
     "order_id,shop,amount,ordered_at\n"
@@ -28,14 +28,15 @@ LANDING = (
 @pytest.fixture
 def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Install the documented example as a distribution with its entry point."""
-    code = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S)[1]
+    doc = README.read_text().split("### Adding a dataset", 1)[1].split("\n### ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", doc, re.S)[1]
     site = tmp_path / "site"
     (site / "acme_orders-0.1.dist-info").mkdir(parents=True)
     (site / "acme_orders.py").write_text(code)
     (site / "acme_orders-0.1.dist-info" / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: acme-orders\nVersion: 0.1\n"
     )
-    toml = re.search(r"```toml\n(.*?)```", DOC.read_text(), re.S)[1]
+    toml = re.search(r"```toml\n(.*?)```", doc, re.S)[1]
     entry = toml.splitlines()[1]  # orders = "acme_orders:DATASET"
     (site / "acme_orders-0.1.dist-info" / "entry_points.txt").write_text(
         "[baton.datasets]\n" + entry.replace('"', "") + "\n"

@@ -1,4 +1,4 @@
-"""The exit-code table: one enum in code, the same table in the README (docs/exit-codes.md)."""
+"""The exit-code table: one enum in code, the same table in the README ("Exit codes")."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from baton.errors import (
 )
 from baton.step import worst_exit
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "exit-codes.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 ROW = re.compile(r"^\| (\d+) \| `(\w+)` \| [^|]+ \| (yes|no|-) \|")
 
 
 def _documented() -> dict[int, tuple[str, str]]:
-    rows = [ROW.match(line) for line in DOC.read_text().splitlines()]
+    section = README.read_text().split("\n## Exit codes\n", 1)[1].split("\n### ", 1)[0]
+    rows = [ROW.match(line) for line in section.splitlines()]
     return {int(m[1]): (m[2], m[3]) for m in rows if m}
 
 
