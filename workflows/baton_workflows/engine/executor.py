@@ -39,7 +39,7 @@ from baton_workflows.engine.definition import (
     Workflow,
 )
 from baton_workflows.engine.errors import Cancelled, LimitExceeded, WorkflowError, fail
-from baton_workflows.engine.memory import Memory, size_of
+from baton_workflows.engine.memory import Memory, assign_at, size_of
 from baton_workflows.engine.stdlib import LIBRARY, VALUES
 from baton_workflows.engine.values import FunctionRef, is_number, to_json_text, type_name
 
@@ -234,7 +234,7 @@ class Scope:
             self.bytes += delta
 
     def _write_path(self, name: str, keys: list[Any], value: Any) -> None:
-        new, delta = _set_path(self.vars[name], keys, value)
+        new, delta = assign_at(self.vars[name], keys, value)
         memory = self.executor.memory
         with memory.lock:
             memory.charge(delta, name)
@@ -246,40 +246,6 @@ class Scope:
         """Free this scope's variables: it has ended."""
         self.executor.memory.release(self.bytes)
         self.bytes = 0
-
-
-def _set_path(container: Any, keys: list[Any], value: Any) -> tuple[Any, int]:
-    """A copy of `container` with `value` at `keys` (missing map keys become maps), and how
-    many bytes bigger it is: only the replaced part is measured, never the whole container."""
-    key, rest = keys[0], keys[1:]
-    if isinstance(container, dict):
-        if not isinstance(key, str):
-            raise fail("TypeError", f"map key must be a string, not {type_name(key)}")
-        new = dict(container)
-        # A new key adds itself; a null replaced by a map costs nothing (both count 8 bytes).
-        added = 0 if key in container else size_of(key)
-        child = container.get(key)
-        if rest:
-            new[key], delta = _set_path({} if child is None else child, rest, value)
-            if key not in container:
-                delta += size_of({})
-        else:
-            new[key] = value
-            delta = size_of(value) - (size_of(child) if key in container else 0)
-        return new, added + delta
-    if isinstance(container, list):
-        if not isinstance(key, int) or isinstance(key, bool):
-            raise fail("TypeError", f"list index must be an integer, not {type_name(key)}")
-        if not 0 <= key < len(container):
-            raise fail("IndexError", f"list index {key} out of range (length {len(container)})")
-        new_list = list(container)
-        if rest:
-            new_list[key], delta = _set_path(container[key], rest, value)
-        else:
-            new_list[key] = value
-            delta = size_of(value) - size_of(container[key])
-        return new_list, delta
-    raise fail("TypeError", f"cannot assign into a {type_name(container)}")
 
 
 @dataclass

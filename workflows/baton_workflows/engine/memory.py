@@ -1,5 +1,6 @@
 """Variable memory of one execution, counted by Cloud Workflows' documented rules: the size of
-a value, and the running total of every live variable against the per-execution limit.
+a value, what a nested write adds, and the running total of every live variable against the
+per-execution limit.
 
 https://cloud.google.com/workflows/docs/reference/syntax/variables ("Memory usage"): 8 bytes
 per integer, double or boolean; strings and bytes 8 bytes plus their length; lists 8 bytes
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from baton_workflows.engine.errors import LimitExceeded, fail
-from baton_workflows.engine.values import FunctionRef
+from baton_workflows.engine.values import FunctionRef, type_name
 
 WORD = 8  # bytes of a scalar, and the fixed part of every string, list and map
 
@@ -40,6 +41,41 @@ def size_of(value: Any) -> int:
     if kind is FunctionRef:
         return WORD + len(value.name)
     return WORD  # null, bool, int, double
+
+
+def assign_at(container: Any, keys: list[Any], value: Any) -> tuple[Any, int]:
+    """A copy of `container` with `value` at the key/index path `keys` (missing map keys become
+    maps), and how many bytes bigger it is. Only the replaced part is measured, never the whole
+    container, so a write into a large map costs the size of what it writes."""
+    key, rest = keys[0], keys[1:]
+    if isinstance(container, dict):
+        if not isinstance(key, str):
+            raise fail("TypeError", f"map key must be a string, not {type_name(key)}")
+        new = dict(container)
+        # A new key adds itself; a null replaced by a map costs nothing (both count 8 bytes).
+        added = 0 if key in container else size_of(key)
+        child = container.get(key)
+        if rest:
+            new[key], delta = assign_at({} if child is None else child, rest, value)
+            if key not in container:
+                delta += size_of({})
+        else:
+            new[key] = value
+            delta = size_of(value) - (size_of(child) if key in container else 0)
+        return new, added + delta
+    if isinstance(container, list):
+        if not isinstance(key, int) or isinstance(key, bool):
+            raise fail("TypeError", f"list index must be an integer, not {type_name(key)}")
+        if not 0 <= key < len(container):
+            raise fail("IndexError", f"list index {key} out of range (length {len(container)})")
+        new_list = list(container)
+        if rest:
+            new_list[key], delta = assign_at(container[key], rest, value)
+        else:
+            new_list[key] = value
+            delta = size_of(value) - size_of(container[key])
+        return new_list, delta
+    raise fail("TypeError", f"cannot assign into a {type_name(container)}")
 
 
 class Memory:
