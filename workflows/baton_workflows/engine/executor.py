@@ -741,6 +741,8 @@ class _Branches:
 
     def __init__(self, executor: Executor) -> None:
         self.executor = executor
+        # The parallel step itself: what a branch's errors name until it runs a step of its own.
+        self.entry: _Entry | None = getattr(executor._local, "entry", None)
 
     def run(
         self,
@@ -784,6 +786,7 @@ class _Branches:
         shared: frozenset[str],
     ) -> tuple[str, Any]:
         bid, block, init = unit
+        self.executor._local.entry = self.entry
         scope = Scope(self.executor, parent, frame, shared)
         try:
             for name, value in init.items():
