@@ -142,3 +142,10 @@ def test_the_planners_memory_model_covers_what_each_date_and_step_adds(
     small, large = (execute(tmp_path / str(n), mode, n, STEPS[-1]) for n in (20, 60))
     per_cell = (large.memory_peak_bytes - small.memory_peak_bytes) / (40 * len(STEPS))
     assert per_cell <= model.summary_bytes_per_cell * model.summary_copies
+
+
+def test_the_summary_keeps_only_the_start_of_a_failures_message(tmp_path: Path) -> None:
+    record = execute(tmp_path, "per_partition", 2, STEPS[-1])
+    cells = [p[STEPS[-1]] for p in record.error["summary"]["partitions"].values()]
+    assert [c["reason"] for c in cells] == [REASON, REASON]
+    assert [c["message"] for c in cells] == ["x" * 300, "x" * 300]
