@@ -121,7 +121,7 @@ def test_the_yaml_caps_dates_per_execution_even_when_every_other_limit_allows_mo
     limits = replace(pipeline_limits(), memory_bytes=10**9, headroom=1.0)
     years = [date(2013, 1, 1) + timedelta(days=i) for i in range(3 * 365)]
     plan = plan_backfill(Request(years, mode="batched"), load_jobs(), limits=limits)
-    assert [len(ex.dates) for ex in plan.executions] == [1000, 95]
+    assert [len(ex.dates) for ex in plan.executions] == [140] * 7 + [115]
     small = replace(limits, dates_per_execution=30)
     plan = plan_backfill(Request(YEAR, mode="batched"), load_jobs(), limits=small)
     assert [len(ex.dates) for ex in plan.executions] == [30] * 12 + [5]
@@ -129,7 +129,7 @@ def test_the_yaml_caps_dates_per_execution_even_when_every_other_limit_allows_mo
 
 def test_the_limits_are_read_from_the_pipeline_yaml():
     limits = pipeline_limits()
-    assert (limits.dates_per_execution, limits.connector_timeout_s) == (1000, 4200.0)
+    assert (limits.dates_per_execution, limits.connector_timeout_s) == (140, 4200.0)
     assert limits.parallel_iterations == 20
 
 

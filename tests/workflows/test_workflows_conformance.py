@@ -7,6 +7,8 @@ true), `error` (a raised string, or a map whose `tags` must all be present and w
 `message_contains` must appear in the message), or `issues` (substrings of the static check
 problems that stop it before it runs). `elapsed` is the virtual time the execution must take:
 every case runs on the virtual clock, so sleeps and retry backoffs cost no real time.
+`limits` lowers the engine's platform limits for the case (fields of `Limits`, e.g.
+`max_memory_bytes`), so a limit can be reached with small values.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from baton_workflows.engine import DefinitionError, Engine, ExecutionStore, VirtualClock
+from baton_workflows.engine import DefinitionError, Engine, ExecutionStore, Limits, VirtualClock
 
 HERE = Path(__file__).parent / "conformance"
 
@@ -65,7 +67,12 @@ def _matches_error(actual: Any, expected: Any) -> bool:
 @pytest.mark.parametrize("case", _cases())
 def test_conformance(case: dict[str, Any], tmp_path: Path) -> None:
     clock = VirtualClock()
-    engine = Engine(ExecutionStore(tmp_path), clock=clock, user_env=case.get("env", {}))
+    engine = Engine(
+        ExecutionStore(tmp_path),
+        clock=clock,
+        user_env=case.get("env", {}),
+        limits=Limits(**case.get("limits", {})),
+    )
     source = _source(case)
     if "issues" in case:
         with pytest.raises(DefinitionError) as caught:

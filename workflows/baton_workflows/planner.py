@@ -33,7 +33,8 @@ class Limits:
 
     parallel_iterations: int = 20  # concurrent branches+iterations per execution (Workflows)
     argument_bytes: int = 32 * 1024  # execution argument size (Workflows)
-    memory_bytes: int = 512 * 1024  # all variables of one execution (Workflows)
+    memory_bytes: int = 512_000  # all variables of one execution (Workflows' "512 KB", read
+    # as strictly as the local engine enforces it)
     steps_per_execution: int = 100_000  # billable steps per execution (Workflows)
     running_job_executions: int = 1_000  # per project and region (Cloud Run)
     tasks_per_job_execution: int = 10_000  # (Cloud Run)
@@ -91,7 +92,10 @@ class WorkflowModel:
     range_per_date: int = 1
     steps_argument: int = 12  # extra steps to check an explicit `steps` list
     steps_argument_per_step: int = 1
-    summary_bytes_per_cell: int = 200  # one date x step entry of the summary (measured ~172)
+    # One date x step of the summary by Workflows' memory accounting, at its largest (three
+    # succeeded steps and a failed one whose message is cut to the YAML's message_chars):
+    # 317 bytes per copy, measured through the engine (tests/workflows/test_pipeline_memory.py).
+    summary_bytes_per_cell: int = 330
     summary_copies: int = 2  # `partitions` and the summary built from it live at once
     job_start_s: float = 45.0  # Cloud Run execution provisioning; no official figure (§4.5)
     job_start_note: str = "Cloud Run provisioning; no official figure, gcp-facts §4.5"
@@ -420,7 +424,7 @@ def _assumptions(
         f"prices [unconfirmed]: ${prices.workflow_step_usd * 1000:g} per 1,000 Workflows steps, "
         f"${prices.vcpu_second_usd:g}/vCPU-s, ${prices.gib_second_usd:g}/GiB-s (Cloud Run jobs)",
         f"limits: <= {limits.parallel_iterations} concurrent iterations, {limits.argument_bytes // 1024} KB "
-        f"argument, {limits.memory_bytes // 1024} KB memory (planned at {limits.headroom:.0%}), "
+        f"argument, {limits.memory_bytes // 1000} KB memory (planned at {limits.headroom:.0%}), "
         f"{limits.steps_per_execution:,} steps/execution, {limits.tasks_per_job_execution:,} tasks/job "
         f"execution, {limits.running_job_executions:,} running job executions/region, "
         f"{limits.task_parallelism} tasks running at once per job execution [U]"

@@ -63,10 +63,11 @@ class RealClock:
 
 
 class _Sleeper:
-    __slots__ = ("wake", "woken")
+    __slots__ = ("cancel", "wake", "woken")
 
-    def __init__(self, wake: float) -> None:
+    def __init__(self, wake: float, cancel: threading.Event | None) -> None:
         self.wake = wake
+        self.cancel = cancel
         self.woken = False
 
 
@@ -92,6 +93,16 @@ class VirtualClock:
         # Called with the lock held, after a participant stopped being busy.
         if self._busy or not self._heap:
             return
+        cancelled = [e for e in self._heap if e[2].cancel is not None and e[2].cancel.is_set()]
+        if cancelled:
+            # A cancelled sleeper wakes before time moves: cancelling takes no virtual time.
+            for entry in cancelled:
+                self._heap.remove(entry)
+                entry[2].woken = True
+                self._busy += 1
+            heapq.heapify(self._heap)
+            self._cond.notify_all()
+            return
         self._now = max(self._now, self._heap[0][0])
         while self._heap and self._heap[0][0] <= self._now:
             _, _, sleeper = heapq.heappop(self._heap)
@@ -101,7 +112,7 @@ class VirtualClock:
 
     def sleep(self, seconds: float, cancel: threading.Event | None = None) -> bool:
         with self._cond:
-            sleeper = _Sleeper(self._now + max(0.0, seconds))
+            sleeper = _Sleeper(self._now + max(0.0, seconds), cancel)
             entry = (sleeper.wake, next(self._order), sleeper)
             heapq.heappush(self._heap, entry)
             self._busy -= 1
@@ -113,7 +124,7 @@ class VirtualClock:
                     self._busy += 1
                     return False
                 self._cond.wait(0.05 if cancel is not None else None)
-            return True
+            return cancel is None or not cancel.is_set()
 
     def start_thread(self, target: Callable[[], None], name: str) -> threading.Thread:
         with self._cond:

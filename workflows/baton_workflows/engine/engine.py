@@ -153,6 +153,7 @@ class Engine:
             record.error = {"message": f"internal error: {err!r}", "tags": ["SystemError"]}
         record.end = self.clock.now()
         record.steps_run = executor.steps_run
+        record.memory_peak_bytes = executor.memory.peak
         self.store.save(record)
 
     def _watch_cancel(self, execution_id: str, running: _Running) -> None:

@@ -57,6 +57,19 @@ def fail(tag: str, message: str, **extra: Any) -> WorkflowError:
     return WorkflowError({"message": message, "tags": [tag], **extra})
 
 
+class LimitExceeded(BaseException):
+    """A platform limit (memory, steps) was exceeded: the execution fails at once with `error`.
+
+    Not a WorkflowError, so no `except` or retry sees it: the error-types table says a
+    ResourceLimitError raised internally "cannot be caught and causes immediate execution
+    failure" (https://cloud.google.com/workflows/docs/reference/syntax/error-types).
+    """
+
+    def __init__(self, error: WorkflowError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class Cancelled(BaseException):
     """The execution was cancelled; unwinds every step and is never caught by `except`."""
 

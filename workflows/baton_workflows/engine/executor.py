@@ -4,6 +4,10 @@ Scopes follow the documented rules: a subworkflow call gets a fresh frame; a `fo
 and an `except` block see their parent's variables, may change them, and keep the variables
 they create to themselves; a parallel branch may read its parent's variables but write only the
 ones listed in `shared` (each write is atomic), and its own variables die with it.
+
+Every live scope's variables count against the execution's memory limit (engine/memory.py):
+each scope keeps the size of each of its variables, a write charges only the difference it
+makes, and a scope that ends frees what it held.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from baton_workflows.engine.definition import (
     TryStep,
     Workflow,
 )
-from baton_workflows.engine.errors import Cancelled, WorkflowError, fail
+from baton_workflows.engine.errors import Cancelled, LimitExceeded, WorkflowError, fail
+from baton_workflows.engine.memory import Memory, assign_at, size_of
 from baton_workflows.engine.stdlib import LIBRARY, VALUES
 from baton_workflows.engine.values import FunctionRef, is_number, to_json_text, type_name
 
@@ -46,6 +51,10 @@ class Limits:
     """The platform limits the engine enforces (Workflows' documented or measured values)."""
 
     max_steps: int = 100_000  # steps per execution -> ResourceLimitError
+    # All variables of an execution, live frames and branches included -> ResourceLimitError.
+    # The docs say "512 KB" without defining KB; 512,000 is the stricter reading, so nothing
+    # that passes here can exceed 512 x 1024 on GCP.
+    max_memory_bytes: int = 512_000
     max_call_depth: int = 20  # call stack depth -> RecursionError
     max_parallel_depth: int = 2  # nested parallel steps -> ParallelNestingError
     max_concurrency: int = 20  # branches + iterations running at once per parallel step
@@ -117,7 +126,7 @@ class _Frame:
 class Scope:
     """Variables visible at one point; also the expression `Context`."""
 
-    __slots__ = ("executor", "frame", "parent", "shared", "vars")
+    __slots__ = ("bytes", "executor", "frame", "parent", "shared", "sizes", "vars")
 
     def __init__(
         self,
@@ -130,6 +139,8 @@ class Scope:
         self.parent = parent
         self.frame = frame
         self.vars: dict[str, Any] = {}
+        self.sizes: dict[str, int] = {}  # bytes of each variable in `vars`
+        self.bytes = 0  # their sum, charged to the execution's memory
         self.shared = shared  # not None: this scope is a parallel branch's root
 
     def child(self) -> Scope:
@@ -188,51 +199,53 @@ class Scope:
 
     def assign(self, target: Target, value: Any) -> None:
         """Write `value` to a variable or to a key/index path inside one."""
+        if not target.path:
+            self.set(target.root, value)
+            return
         owner, crossed = self._owner(target.root)
         if owner is None:
-            if target.path:
-                raise fail("KeyError", f"variable {target.root} is not defined")
-            self.vars[target.root] = value
-            return
-        if not target.path:
-            owner.vars[target.root] = value
-            return
+            raise fail("KeyError", f"variable {target.root} is not defined")
         keys = [seg if kind == "key" else seg(self) for kind, seg in target.path]
         if crossed:
             # A read-modify-write of a shared variable is one atomic write.
             with self.executor.shared_lock:
-                owner.vars[target.root] = _set_path(owner.vars[target.root], keys, value)
+                owner._write_path(target.root, keys, value)
         else:
-            owner.vars[target.root] = _set_path(owner.vars[target.root], keys, value)
+            owner._write_path(target.root, keys, value)
 
     def set(self, name: str, value: Any) -> None:
-        """Assign a plain variable (call results, loop variables)."""
-        owner, _ = self._owner(name)
-        (owner or self).vars[name] = value
-
-
-def _set_path(container: Any, keys: list[Any], value: Any) -> Any:
-    """A copy of `container` with `value` at `keys`; missing map keys become maps."""
-    key, rest = keys[0], keys[1:]
-    if isinstance(container, dict):
-        if not isinstance(key, str):
-            raise fail("TypeError", f"map key must be a string, not {type_name(key)}")
-        new = dict(container)
-        if rest:
-            child = container.get(key)
-            new[key] = _set_path({} if child is None else child, rest, value)
+        """Assign a plain variable (call results, assignments without a path)."""
+        owner, crossed = self._owner(name)
+        if crossed:
+            with self.executor.shared_lock:
+                (owner or self).put(name, value)
         else:
-            new[key] = value
-        return new
-    if isinstance(container, list):
-        if not isinstance(key, int) or isinstance(key, bool):
-            raise fail("TypeError", f"list index must be an integer, not {type_name(key)}")
-        if not 0 <= key < len(container):
-            raise fail("IndexError", f"list index {key} out of range (length {len(container)})")
-        new_list = list(container)
-        new_list[key] = _set_path(container[key], rest, value) if rest else value
-        return new_list
-    raise fail("TypeError", f"cannot assign into a {type_name(container)}")
+            (owner or self).put(name, value)
+
+    def put(self, name: str, value: Any) -> None:
+        """Create or replace variable `name` of this very scope, charging its size."""
+        size = size_of(value)
+        memory = self.executor.memory
+        with memory.lock:
+            delta = size - self.sizes.get(name, 0)
+            memory.charge(delta, name)
+            self.vars[name] = value
+            self.sizes[name] = size
+            self.bytes += delta
+
+    def _write_path(self, name: str, keys: list[Any], value: Any) -> None:
+        new, delta = assign_at(self.vars[name], keys, value)
+        memory = self.executor.memory
+        with memory.lock:
+            memory.charge(delta, name)
+            self.vars[name] = new
+            self.sizes[name] += delta
+            self.bytes += delta
+
+    def release(self) -> None:
+        """Free this scope's variables: it has ended."""
+        self.executor.memory.release(self.bytes)
+        self.bytes = 0
 
 
 @dataclass
@@ -272,6 +285,8 @@ class Executor:
         self.workdir = workdir
         self.shared_lock = threading.RLock()
         self.steps_run = 0
+        self.memory = Memory(self.limits.max_memory_bytes, self.current_step)
+        self.fatal: LimitExceeded | None = None  # a limit a parallel branch exceeded
         self._count_lock = threading.Lock()
         self._local = threading.local()  # the entry of the step this thread runs
         self._dispatch: dict[type, Callable[[Any, Scope], str | None]] = {
@@ -304,11 +319,30 @@ class Executor:
 
     # -- entry point
 
+    def current_step(self) -> str:
+        """The path of the step this thread runs (`main` before the first step)."""
+        entry: _Entry | None = getattr(self._local, "entry", None)
+        return entry.step.path if entry is not None else self.workflow.main.name
+
+    def abort(self, exceeded: LimitExceeded) -> None:
+        """Fail the whole execution at once from a parallel branch: stop every other branch."""
+        with self._count_lock:
+            if self.fatal is None:
+                self.fatal = exceeded
+        self.cancel.set()
+
     def run(self, argument: Any = None) -> Any:
         """Run `main` with the execution argument; the result, or a WorkflowError."""
         main = self.workflow.main
         args = [argument] if main.params else []
-        result = self.call_subworkflow(main, args, None, depth=0, parallel_depth=0)
+        try:
+            result = self.call_subworkflow(main, args, None, depth=0, parallel_depth=0)
+        except LimitExceeded as exceeded:
+            raise exceeded.error from None
+        except Cancelled:
+            if self.fatal is not None:
+                raise self.fatal.error from None
+            raise
         try:
             to_json_text(result)
         except WorkflowError as err:
@@ -359,8 +393,8 @@ class Executor:
                 f"call stack deeper than {self.limits.max_call_depth} calling {sub.name}",
             )
         scope = Scope(self, None, _Frame(depth, parallel_depth))
-        self._bind(sub, positional, named, scope)
         try:
+            self._bind(sub, positional, named, scope)
             self.run_block(sub.body, scope)
         except _Return as ret:
             return ret.value
@@ -370,6 +404,8 @@ class Executor:
             raise fail(
                 "SystemError", f"{type(sig).__name__} escaped subworkflow {sub.name}"
             ) from None
+        finally:
+            scope.release()
         return None
 
     def _bind(
@@ -398,11 +434,11 @@ class Executor:
                 )
         for param in params:
             if param.name in given:
-                scope.vars[param.name] = given[param.name]
+                scope.put(param.name, given[param.name])
             elif param.default is not None:
-                scope.vars[param.name] = param.default(scope)
+                scope.put(param.name, param.default(scope))
             elif sub.name == "main":
-                scope.vars[param.name] = None
+                scope.put(param.name, None)
             else:
                 raise fail("TypeError", f"{sub.name}: missing argument {param.name}")
 
@@ -439,9 +475,11 @@ class Executor:
         with self._count_lock:
             self.steps_run += 1
             if self.steps_run > self.limits.max_steps:
-                raise fail(
-                    "ResourceLimitError",
-                    f"more than {self.limits.max_steps} steps in one execution",
+                raise LimitExceeded(
+                    fail(
+                        "ResourceLimitError",
+                        f"more than {self.limits.max_steps} steps in one execution",
+                    )
                 )
 
     def run_step(self, step: Step, scope: Scope) -> str | None:
@@ -452,12 +490,17 @@ class Executor:
             jump = handler(step, scope)
             return jump if jump is not None else step.next
         entry = _Entry(step, self.clock.now())
-        self._local.entry = entry
+        local = self._local
+        outer = getattr(local, "entry", None)
+        local.entry = entry
         state, error = "succeeded", None
         try:
             jump = handler(step, scope)
         except WorkflowError as err:
             state, error = "failed", err
+            raise
+        except LimitExceeded as exceeded:
+            state, error = "failed", exceeded.error
             raise
         except (_Return, _End, _Break, _Continue, _Goto):
             raise
@@ -465,6 +508,7 @@ class Executor:
             state = "cancelled"
             raise
         finally:
+            local.entry = outer  # errors after a nested step still name the step running
             self._record(entry, state, error)
         return jump if jump is not None else step.next
 
@@ -537,15 +581,17 @@ class Executor:
         assert loop is not None
         for i, item in enumerate(self._iterations(loop, scope)):
             iteration = scope.child()
-            iteration.vars[loop.value] = item
-            if loop.index:
-                iteration.vars[loop.index] = i
             try:
+                iteration.put(loop.value, item)
+                if loop.index:
+                    iteration.put(loop.index, i)
                 self.run_block(loop.body, iteration)
             except _Continue:
                 continue
             except _Break:
                 break
+            finally:
+                iteration.release()
 
     def _concurrency(self, step: ParallelStep, scope: Scope) -> int:
         cap = self.limits.max_concurrency
@@ -668,10 +714,13 @@ class Executor:
             if not step.has_except:
                 raise error
             handler = scope.child()
-            if step.except_as:
-                handler.vars[step.except_as] = error.value
-            if step.except_body is not None:
-                self.run_block(step.except_body, handler)
+            try:
+                if step.except_as:
+                    handler.put(step.except_as, error.value)
+                if step.except_body is not None:
+                    self.run_block(step.except_body, handler)
+            finally:
+                handler.release()
             return None
 
     def _raise(self, step: RaiseStep, scope: Scope) -> None:
@@ -692,6 +741,8 @@ class _Branches:
 
     def __init__(self, executor: Executor) -> None:
         self.executor = executor
+        # The parallel step itself: what a branch's errors name until it runs a step of its own.
+        self.entry: _Entry | None = getattr(executor._local, "entry", None)
 
     def run(
         self,
@@ -735,14 +786,19 @@ class _Branches:
         shared: frozenset[str],
     ) -> tuple[str, Any]:
         bid, block, init = unit
+        self.executor._local.entry = self.entry
         scope = Scope(self.executor, parent, frame, shared)
-        scope.vars.update(init)
         try:
+            for name, value in init.items():
+                scope.put(name, value)
             self.executor.run_block(block, scope)
         except (_Continue, _End):
             pass
         except WorkflowError as err:
             return bid, err.value
+        except LimitExceeded as exceeded:
+            self.executor.abort(exceeded)
+            return bid, Cancelled
         except Cancelled:
             return bid, Cancelled
         except (_Return, _Break, _Goto) as sig:
@@ -753,4 +809,6 @@ class _Branches:
         except Exception as err:  # an engine defect must not hang the parallel step
             _log.exception("branch %s crashed", bid)
             return bid, {"message": f"internal error: {err!r}", "tags": ["SystemError"]}
+        finally:
+            scope.release()
         return bid, None

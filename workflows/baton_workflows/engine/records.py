@@ -1,7 +1,8 @@
 """Execution records under `$BATON_HOME/executions/<id>/`: enough to show what ran and where
 it failed, whether the execution is still running or long finished.
 
-    execution.json  id, workflow, argument, state, result or error, start/end, steps run
+    execution.json  id, workflow, argument, state, result or error, start/end, steps run,
+                    peak variable memory
     source.yaml     the workflow source the execution ran
     steps.jsonl     one line per finished step: path, kind, start, end, state, retries, error
     workflow.log    one line per sys.log call
@@ -39,6 +40,7 @@ class ExecutionRecord:
     end: float | None = None
     source_path: str | None = None
     steps_run: int = 0
+    memory_peak_bytes: int = 0  # the most the execution's variables held at once
 
     @property
     def duration(self) -> float | None:
