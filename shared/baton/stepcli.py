@@ -17,6 +17,7 @@ from baton import datasets, log
 from baton.config import Settings, load_settings
 from baton.errors import BatonError, ConfigError, ExitCode
 from baton.lake import parse_date
+from baton.parquet import bound_read_ahead
 from baton.step import (
     Partition,
     Result,
@@ -178,6 +179,7 @@ def build_app(step: Step, summary: str) -> typer.Typer:
         verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logs")] = False,
     ) -> None:
         """Run the step for one partition (or this task's share of BATON_DATES)."""
+        bound_read_ahead(os.environ)  # process-wide polars knobs; an operator's values win
         code = execute(
             step, day, dataset, force=force, dry_run=dry_run, verbose=verbose, environ=os.environ
         )

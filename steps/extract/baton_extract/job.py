@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import polars as pl
 
 from baton.errors import DataError
 from baton.lake import data_key, quarantine_key
 from baton.manifest import InputRef
 from baton.parquet import (
-    bound_read_ahead,
     detach_strings,
     reason_counts,
     schema_of,
@@ -59,7 +56,6 @@ class Extract:
         return text.select(list(source.schema))
 
     def _execute(self, part: Partition, keys: list[str]) -> Output:
-        bound_read_ahead(os.environ)
         source = part.dataset.source
         text = pl.concat([self._read(part, k) for k in keys])
         good, bad = parse(text, source.schema, source.parse_options)

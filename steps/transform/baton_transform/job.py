@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 from baton.contract import PartitionContext
 from baton.errors import ConfigError
 from baton.lake import data_key, quarantine_key
 from baton.manifest import FileEntry, Manifest
-from baton.parquet import bound_read_ahead, detach_strings, schema_of, write_parquet
+from baton.parquet import detach_strings, schema_of, write_parquet
 from baton.references import load_references
 from baton.step import Output, Partition, Plan, read_upstream
 from baton_transform.core import DUPLICATE_KEY, conform, split_repeats
@@ -25,7 +23,6 @@ class Transform:
         return Plan([raw_ref, *ref_inputs], lambda: self._execute(part, raw, refs))
 
     def _execute(self, part: Partition, raw: Manifest, refs: dict) -> Output:
-        bound_read_ahead(os.environ)
         dataset = part.dataset
         source = part.storage.scan_parquet([f.key for f in raw.files])
         staged, problems = conform(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 from baton.contract import PartitionContext
 from baton.lake import data_key, quarantine_key
 from baton.manifest import Manifest
 from baton.parquet import (
-    bound_read_ahead,
     detach_strings,
     peek_schema,
     reason_counts,
@@ -33,7 +31,6 @@ class Validate:
         return Plan([staged_ref, *ref_inputs], lambda: self._execute(part, staged, refs))
 
     def _execute(self, part: Partition, staged: Manifest, refs: dict) -> Output:
-        bound_read_ahead(os.environ)
         dataset = part.dataset
         frame = part.storage.scan_parquet([f.key for f in staged.files])
         where = part.storage.uri(staged.files[0].key) if staged.files else "staged partition"
