@@ -108,7 +108,9 @@ def parse(chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _clock(hhmm: pd.Series) -> pd.Series:
-    return pd.to_timedelta(hhmm // 100, unit="h") + pd.to_timedelta(hhmm % 100, unit="m")
+    valid = hhmm.between(0, 2400) & (hhmm % 100 < 60)
+    clock = pd.to_timedelta(hhmm // 100, unit="h") + pd.to_timedelta(hhmm % 100, unit="m")
+    return clock.where(valid)
 
 
 def _minutes(hhmm: pd.Series) -> pd.Series:

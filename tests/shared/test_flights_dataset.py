@@ -294,6 +294,20 @@ def test_the_contract_names_every_rule_a_row_breaks():
     ]
 
 
+def test_a_clock_time_no_clock_shows_is_quarantined_not_loaded():
+    # 2575 parses as an integer but is no time of day; 1260 has 60 minutes
+    assert _broken(
+        JAN_15,
+        [
+            (900, 2575, 0, 1100, 1100, 0, "AA", 1, "JFK", "BOS", 40),
+            (1260, 1200, 0, 1400, 1400, 0, "AA", 2, "JFK", "BOS", 40),
+        ],
+    ) == [
+        ["not_null:sched_dep_utc"],
+        ["scheduled_has_times"],
+    ]
+
+
 def test_an_arrival_before_its_departure_breaks_the_contract():
     # arrived "10 minutes after departure" though the flight was 40 minutes in the air
     assert _broken(JAN_15, [(900, 900, 0, 910, 1000, -50, "AA", 1, "JFK", "BOS", 40)]) == [

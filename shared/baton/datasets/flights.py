@@ -145,8 +145,10 @@ CONTRACT = Contract(
 
 
 def _clock(hhmm: str) -> pl.Expr:
-    """hhmm as a duration since local midnight (2400 is the next midnight)."""
-    return pl.duration(hours=pl.col(hhmm) // 100, minutes=pl.col(hhmm) % 100)
+    """hhmm as a duration since local midnight (2400 is the next midnight); null for a value
+    no clock shows (e.g. 2575), so the time it feeds is null and its row is quarantined."""
+    valid = pl.col(hhmm).is_between(0, 2400) & (pl.col(hhmm) % 100 < 60)
+    return pl.when(valid).then(pl.duration(hours=pl.col(hhmm) // 100, minutes=pl.col(hhmm) % 100))
 
 
 def _minutes(hhmm: str) -> pl.Expr:

@@ -94,7 +94,12 @@ class Extract:
 
 
 def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    """The reader's own diagnosis (its first line: later ones may quote the data), with what
+    to do about it where we know."""
+    line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if "utf-8" in line.lower() or "utf8" in line.lower():
+        return f"{line}; the file must be UTF-8: re-export it as UTF-8 (or convert it, e.g. with iconv) and land it again"
+    return line
 
 
 STEP = Extract()
