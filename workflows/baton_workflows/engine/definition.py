@@ -619,7 +619,14 @@ def expressions_of(step: Step) -> Iterator[Node]:
         templates.append(step.concurrency_limit)
     if isinstance(step, TryStep) and step.retry:
         r = step.retry
-        templates = [r.policy, r.predicate, r.max_retries, r.initial_delay, r.max_delay]
+        templates = [
+            r.policy,
+            r.predicate,
+            r.max_retries,
+            r.initial_delay,
+            r.max_delay,
+            r.multiplier,
+        ]
     for tpl in templates:
         if tpl is not None:
             yield from tpl.expressions()
