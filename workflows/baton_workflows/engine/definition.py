@@ -33,7 +33,6 @@ ALLOWED = {
     "steps": {"steps", "next"},
     "next": {"next"},
 }
-SPECIAL_NEXT = ("end", "break", "continue")
 MAX_ASSIGNMENTS = 50  # per assign step (Workflows limit)
 MAX_CONDITIONS = 50  # per switch (Workflows limit)
 MAX_SOURCE_BYTES = 128 * 1024  # workflow source size (Workflows limit)

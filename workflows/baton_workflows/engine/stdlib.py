@@ -639,8 +639,3 @@ VALUES["http.default_retry_non_idempotent"] = {
     "max_retries": 5,
     "backoff": DEFAULT_BACKOFF,
 }
-
-
-def is_library_name(name: str) -> bool:
-    """Whether `name` is a library function or value."""
-    return name in LIBRARY or name in VALUES
