@@ -1,5 +1,6 @@
 """The standard library real workflows use: expression helpers and the sys, text, list, map,
-json, base64, math, time, uuid, hash and retry modules (http.* lives in `http.py`).
+json, base64, math, time, uuid, hash and retry modules, with http's retry predicates and
+policies (the http requests themselves live in `http.py`).
 
 Every function declares its parameter names, so a call step (named `args`) and an expression
 (positional) reach the same code. Bad arguments raise TypeError/ValueError workflow errors.
