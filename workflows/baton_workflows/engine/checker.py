@@ -260,8 +260,7 @@ class _Checker:
             parallel_depth=depth,
             in_branch=True,
         )
-        blocks = [step.loop.body] if step.loop else [b for _, b in step.branches]
-        for block in blocks:
+        for block in _blocks_of(step):
             self.block(block, replace(inner, names={}))
             for path, name in _writes(block):
                 if name in parent_vars and name not in step.shared:

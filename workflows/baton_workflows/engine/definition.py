@@ -33,21 +33,25 @@ ALLOWED = {
     "steps": {"steps", "next"},
     "next": {"next"},
 }
-SPECIAL_NEXT = ("end", "break", "continue")
 MAX_ASSIGNMENTS = 50  # per assign step (Workflows limit)
 MAX_CONDITIONS = 50  # per switch (Workflows limit)
 MAX_SOURCE_BYTES = 128 * 1024  # workflow source size (Workflows limit)
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-class _WorkflowLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (~8x faster on the pipeline; every start loads
+# the source); the resolvers below are the pure-Python Resolver's either way.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _WorkflowLoader(_SafeLoader):
     """YAML as Workflows reads it: dates stay strings, only true/false (any case) are booleans."""
 
 
 _DROPPED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool"}
 _WorkflowLoader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for key, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
 }
 _WorkflowLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool",
@@ -230,6 +234,12 @@ class _Builder:
     def issue(self, path: str, message: str) -> None:
         self.issues.append(Issue(path, message))
 
+    def known_keys(self, data: dict[Any, Any], known: set[str], path: str, what: str) -> None:
+        """An issue naming the keys of `data` outside `known` (`what` says where they are)."""
+        unknown = sorted(set(map(str, data)) - known)
+        if unknown:
+            self.issue(path, f"unknown key(s) {', '.join(unknown)} in {what}")
+
     def template(self, data: Any, path: str) -> Template:
         problems: list[str] = []
         tpl = compile_template(data, problems)
@@ -287,9 +297,7 @@ class _Builder:
         if len(kinds) > 1:
             self.issue(path, f"a step has one kind, this one has {', '.join(kinds)}")
         kind = kinds[0] if kinds else "next"
-        unknown = sorted(set(map(str, body)) - ALLOWED[kind])
-        if unknown:
-            self.issue(path, f"unknown key(s) {', '.join(unknown)} in a {kind} step")
+        self.known_keys(body, ALLOWED[kind], path, f"a {kind} step")
         nxt = body.get("next")
         if nxt is not None and not isinstance(nxt, str):
             self.issue(path, f"next must be a step name, end, break or continue; not {nxt!r}")
@@ -366,9 +374,7 @@ class _Builder:
         if not isinstance(data, dict):
             self.issue(path, "for must be a map with value, in or range, and steps")
             return None
-        unknown = sorted(set(map(str, data)) - {"value", "index", "in", "range", "steps"})
-        if unknown:
-            self.issue(path, f"unknown key(s) {', '.join(unknown)} in for")
+        self.known_keys(data, {"value", "index", "in", "range", "steps"}, path, "for")
         value = self.variable(data.get("value"), path, "for value")
         index = data.get("index")
         if index is not None:
@@ -390,9 +396,7 @@ class _Builder:
             self.issue(path, "parallel must be a map with branches or for")
             return step
         known = {"shared", "concurrency_limit", "exception_policy", "branches", "for"}
-        unknown = sorted(set(map(str, spec)) - known)
-        if unknown:
-            self.issue(path, f"unknown key(s) {', '.join(unknown)} in parallel")
+        self.known_keys(spec, known, path, "parallel")
         policy = spec.get("exception_policy", "continueAll")
         if policy != "continueAll":
             self.issue(path, f"exception_policy {policy!r}: continueAll is the only policy")
@@ -460,16 +464,12 @@ class _Builder:
         if not isinstance(data, dict):
             self.issue(path, "retry must be a policy expression or a map")
             return Retry(None, None, None, None, None, None)
-        unknown = sorted(set(map(str, data)) - {"predicate", "max_retries", "backoff"})
-        if unknown:
-            self.issue(path, f"unknown key(s) {', '.join(unknown)} in retry")
+        self.known_keys(data, {"predicate", "max_retries", "backoff"}, path, "retry")
         backoff = data.get("backoff", {})
         if not isinstance(backoff, dict):
             self.issue(path, "backoff must be a map of initial_delay, max_delay, multiplier")
             backoff = {}
-        unknown = sorted(set(map(str, backoff)) - {"initial_delay", "max_delay", "multiplier"})
-        if unknown:
-            self.issue(path, f"unknown key(s) {', '.join(unknown)} in backoff")
+        self.known_keys(backoff, {"initial_delay", "max_delay", "multiplier"}, path, "backoff")
 
         def part(mapping: dict[str, Any], key: str) -> Template | None:
             return self.template(mapping[key], f"{path}/{key}") if key in mapping else None
@@ -534,9 +534,7 @@ class _Builder:
             if not isinstance(body, dict) or "steps" not in body:
                 self.issue(name, "a (sub)workflow is a map with `steps` and optional `params`")
                 continue
-            unknown = sorted(set(map(str, body)) - {"params", "steps"})
-            if unknown:
-                self.issue(name, f"unknown key(s) {', '.join(unknown)} in subworkflow {name}")
+            self.known_keys(body, {"params", "steps"}, name, f"subworkflow {name}")
             params = self.params(body.get("params"), f"{name}/params", name == "main")
             subs[name] = Subworkflow(name, params, self.block(body["steps"], name))
         return Workflow(subs, source)
@@ -619,7 +617,14 @@ def expressions_of(step: Step) -> Iterator[Node]:
         templates.append(step.concurrency_limit)
     if isinstance(step, TryStep) and step.retry:
         r = step.retry
-        templates = [r.policy, r.predicate, r.max_retries, r.initial_delay, r.max_delay]
+        templates = [
+            r.policy,
+            r.predicate,
+            r.max_retries,
+            r.initial_delay,
+            r.max_delay,
+            r.multiplier,
+        ]
     for tpl in templates:
         if tpl is not None:
             yield from tpl.expressions()

@@ -8,29 +8,6 @@ from typing import Any
 
 from baton.errors import ConfigError
 
-# The documented error tags (https://cloud.google.com/workflows/docs/reference/syntax/error-types).
-TAGS = frozenset(
-    {
-        "AuthError",
-        "ConnectionError",
-        "ConnectionFailedError",
-        "HttpError",
-        "IndexError",
-        "KeyError",
-        "OperationError",
-        "ParallelNestingError",
-        "RecursionError",
-        "ResourceLimitError",
-        "ResponseTypeError",
-        "SystemError",
-        "TimeoutError",
-        "TypeError",
-        "UnhandledBranchError",
-        "ValueError",
-        "ZeroDivisionError",
-    }
-)
-
 
 class WorkflowError(Exception):
     """An error raised inside a workflow; `value` is what `except: as: e` binds."""

@@ -137,10 +137,7 @@ def get_item(obj: Any, index: Any) -> Any:
     if isinstance(obj, dict):
         if not isinstance(index, str):
             raise fail("TypeError", f"map key must be a string, not {_kind(index)}")
-        try:
-            return obj[index]
-        except KeyError:
-            raise fail("KeyError", f"key not found: {index}") from None
+        return get_property(obj, index)
     raise fail("TypeError", f"cannot index a {_kind(obj)}")
 
 

@@ -40,7 +40,7 @@ from baton_workflows.engine.definition import (
 )
 from baton_workflows.engine.errors import Cancelled, LimitExceeded, WorkflowError, fail
 from baton_workflows.engine.memory import Memory, assign_at, size_of
-from baton_workflows.engine.stdlib import LIBRARY, VALUES
+from baton_workflows.engine.stdlib import DEFAULT_BACKOFF, LIBRARY, VALUES
 from baton_workflows.engine.values import FunctionRef, is_number, to_json_text, type_name
 
 _log = logging.getLogger(__name__)
@@ -655,9 +655,9 @@ class Executor:
             raw = (
                 policy["predicate"],
                 policy.get("max_retries", 0),
-                backoff.get("initial_delay", 1),
-                backoff.get("max_delay", 60),
-                backoff.get("multiplier", 1.25),
+                backoff.get("initial_delay", DEFAULT_BACKOFF["initial_delay"]),
+                backoff.get("max_delay", DEFAULT_BACKOFF["max_delay"]),
+                backoff.get("multiplier", DEFAULT_BACKOFF["multiplier"]),
             )
         else:
 
@@ -667,9 +667,9 @@ class Executor:
             raw = (
                 value(retry.predicate, None),
                 value(retry.max_retries, 0),
-                value(retry.initial_delay, 1),
-                value(retry.max_delay, 60),
-                value(retry.multiplier, 1.25),
+                value(retry.initial_delay, DEFAULT_BACKOFF["initial_delay"]),
+                value(retry.max_delay, DEFAULT_BACKOFF["max_delay"]),
+                value(retry.multiplier, DEFAULT_BACKOFF["multiplier"]),
             )
         predicate, max_retries, initial, maximum, multiplier = raw
         if not isinstance(predicate, FunctionRef):

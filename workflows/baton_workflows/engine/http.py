@@ -17,7 +17,7 @@ from email.message import Message
 from typing import Any
 
 from baton_workflows.engine.errors import WorkflowError, fail
-from baton_workflows.engine.stdlib import LIBRARY, REQUIRED, Builtin
+from baton_workflows.engine.stdlib import builtin
 from baton_workflows.engine.values import from_json, to_json_text, type_name
 
 DEFAULT_TIMEOUT = 300.0  # seconds (Workflows default; the maximum is 1800)
@@ -136,16 +136,13 @@ def request(
 
 
 def _register() -> None:
-    spec = tuple((p, REQUIRED) if isinstance(p, str) else p for p in _PARAMS)
     for method in ("get", "post", "put", "patch", "delete"):
 
         def call(*args: Any, _method: str = method.upper()) -> dict[str, Any]:
             return request(_method, *args)
 
-        LIBRARY[f"http.{method}"] = Builtin(f"http.{method}", call, spec, call_only=True)
-    LIBRARY["http.request"] = Builtin(
-        "http.request", request, (("method", REQUIRED), *spec), call_only=True
-    )
+        builtin(f"http.{method}", *_PARAMS, call_only=True)(call)
+    builtin("http.request", "method", *_PARAMS, call_only=True)(request)
 
 
 _register()

@@ -6,6 +6,7 @@ unary `-`; `not`; `[]`; `.`; parentheses.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from functools import lru_cache
 
 from baton_workflows.engine.errors import fail
@@ -80,29 +81,23 @@ class _Parser:
             node = Logical("and", node, self.comparison())
         return node
 
-    def comparison(self) -> Node:
-        node = self.additive()
-        while self.tok.kind in COMPARISONS:
+    def binary(self, ops: Collection[str], operand: Callable[[], Node]) -> Node:
+        """A left-associative chain of one precedence level's operators."""
+        node = operand()
+        while self.tok.kind in ops:
             op = self.tok.kind
             self.i += 1
-            node = Binary(op, node, self.additive())
+            node = Binary(op, node, operand())
         return node
+
+    def comparison(self) -> Node:
+        return self.binary(COMPARISONS, self.additive)
 
     def additive(self) -> Node:
-        node = self.multiplicative()
-        while self.tok.kind in ("+", "-"):
-            op = self.tok.kind
-            self.i += 1
-            node = Binary(op, node, self.multiplicative())
-        return node
+        return self.binary(("+", "-"), self.multiplicative)
 
     def multiplicative(self) -> Node:
-        node = self.unary()
-        while self.tok.kind in ("*", "/", "//", "%"):
-            op = self.tok.kind
-            self.i += 1
-            node = Binary(op, node, self.unary())
-        return node
+        return self.binary(("*", "/", "//", "%"), self.unary)
 
     def unary(self) -> Node:
         if self.take("-"):

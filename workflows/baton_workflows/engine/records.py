@@ -23,8 +23,6 @@ from typing import Any
 
 from baton_workflows.engine.values import printable
 
-STATES = ("ACTIVE", "SUCCEEDED", "FAILED", "CANCELLED")
-
 
 @dataclass
 class ExecutionRecord:
@@ -33,7 +31,7 @@ class ExecutionRecord:
     id: str
     workflow: str
     argument: Any
-    state: str = "ACTIVE"
+    state: str = "ACTIVE"  # | SUCCEEDED | FAILED | CANCELLED
     result: Any = None
     error: Any = None
     start: float = 0.0

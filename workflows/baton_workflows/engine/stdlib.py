@@ -1,5 +1,6 @@
 """The standard library real workflows use: expression helpers and the sys, text, list, map,
-json, base64, math, time, uuid, hash and retry modules (http.* lives in `http.py`).
+json, base64, math, time, uuid, hash and retry modules, with http's retry predicates and
+policies (the http requests themselves live in `http.py`).
 
 Every function declares its parameter names, so a call step (named `args`) and an expression
 (positional) reach the same code. Bad arguments raise TypeError/ValueError workflow errors.
@@ -639,8 +640,3 @@ VALUES["http.default_retry_non_idempotent"] = {
     "max_retries": 5,
     "backoff": DEFAULT_BACKOFF,
 }
-
-
-def is_library_name(name: str) -> bool:
-    """Whether `name` is a library function or value."""
-    return name in LIBRARY or name in VALUES
