@@ -11,7 +11,7 @@ import pulumi_gcp as gcp
 
 from baton.jobs import Job
 from baton_infra.access import READ_ROLE, WRITE_ROLE, LakeAccess, prefix_condition
-from baton_infra.identity import member, service_account
+from baton_infra.identity import member, project_role, service_account
 from baton_infra.secrets import env_name
 
 
@@ -61,7 +61,7 @@ class StepJob(pulumi.ComponentResource):
         self.account = service_account(
             f"{name}-sa", args.project, args.account_id, f"runs the baton {args.job.name} job", self
         )
-        who = member(self.account)
+        who = member(self.account.email)
         grants = self._lake_grants(name, args, who, child)
         grants += self._warehouse_grants(name, args, who, child)
         grants += self._secret_grants(name, args, who, child)
@@ -159,12 +159,8 @@ class StepJob(pulumi.ComponentResource):
                 opts=child,
             ),
             # bigquery.jobs.create exists only at project level.
-            gcp.projects.IAMMember(
-                f"{name}-bigquery-jobs",
-                project=args.project,
-                role="roles/bigquery.jobUser",
-                member=who,
-                opts=child,
+            project_role(
+                f"{name}-bigquery-jobs", args.project, "roles/bigquery.jobUser", who, self
             ),
         ]
 
