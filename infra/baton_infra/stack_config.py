@@ -83,10 +83,6 @@ class StackConfig:
         root = f"gs://{self.lake_bucket}"
         return f"{root}/{self.lake_prefix}" if self.lake_prefix else root
 
-    def lake_object(self, key: str) -> str:
-        """An object name in the lake bucket for a key relative to the lake root."""
-        return f"{self.lake_prefix}/{key}" if self.lake_prefix else key
-
     def image(self, step: str) -> str:
         """The image reference `step`'s job runs."""
         if self.images is None:
