@@ -38,6 +38,11 @@ _FULL_REF = re.compile(
 _CHANNEL = re.compile(r"projects/[^/]+/notificationChannels/[^/]+")
 
 
+def secret_env_name(secret_id: str) -> str:
+    """The environment variable extract reads a secret from: `BATON_SECRET_<ID>`."""
+    return "BATON_SECRET_" + re.sub(r"[^A-Z0-9]", "_", secret_id.upper())
+
+
 def image_path(region: str, project: str, repository: str, step: str) -> str:
     """The Artifact Registry path (no tag or digest) of `step`'s image."""
     return f"{region}-docker.pkg.dev/{project}/{repository}/{IMAGE_PREFIX}{step}"
@@ -210,6 +215,13 @@ def _secrets(raw: Any, problems: _Problems) -> tuple[str, ...]:
     ):
         problems.append(
             f"{NAMESPACE}:sourceSecrets must be a list of secret ids ([A-Za-z0-9_-], at most 255)"
+        )
+        return ()
+    names = [secret_env_name(s) for s in raw]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        problems.append(
+            f"{NAMESPACE}:sourceSecrets ids map to the same variable(s) {clashes}; rename one"
         )
         return ()
     return tuple(raw)

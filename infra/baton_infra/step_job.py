@@ -12,7 +12,7 @@ import pulumi_gcp as gcp
 from baton.jobs import Job
 from baton_infra.access import READ_ROLE, WRITE_ROLE, LakeAccess, prefix_condition
 from baton_infra.identity import member, project_role, service_account
-from baton_infra.secrets import env_name
+from baton_infra.stack_config import secret_env_name
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class StepJob(pulumi.ComponentResource):
         ]
         envs += [
             {
-                "name": env_name(secret_id),
+                "name": secret_env_name(secret_id),
                 "value_source": {
                     "secret_key_ref": {"secret": secret.secret_id, "version": "latest"}
                 },
