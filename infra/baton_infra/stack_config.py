@@ -32,9 +32,7 @@ _REPOSITORY = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_FULL_REF = re.compile(
-    r"[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
-)
+_FULL_REF = re.compile(rf"[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+(?::{_TAG.pattern}|@{_DIGEST.pattern})")
 _CHANNEL = re.compile(r"projects/[^/]+/notificationChannels/[^/]+")
 
 
@@ -43,9 +41,14 @@ def secret_env_name(secret_id: str) -> str:
     return "BATON_SECRET_" + re.sub(r"[^A-Z0-9]", "_", secret_id.upper())
 
 
+def registry_path(region: str, project: str, repository: str) -> str:
+    """The Artifact Registry Docker repository's path, which image paths start with."""
+    return f"{region}-docker.pkg.dev/{project}/{repository}"
+
+
 def image_path(region: str, project: str, repository: str, step: str) -> str:
     """The Artifact Registry path (no tag or digest) of `step`'s image."""
-    return f"{region}-docker.pkg.dev/{project}/{repository}/{IMAGE_PREFIX}{step}"
+    return f"{registry_path(region, project, repository)}/{IMAGE_PREFIX}{step}"
 
 
 @dataclass(frozen=True)
