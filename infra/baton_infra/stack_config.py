@@ -336,7 +336,15 @@ def parse_stack_config(get: ConfigGetter) -> StackConfig:
         quarantine_retention_days=_days(get, p, "quarantineRetentionDays", 90),
         noncurrent_retention_days=_days(get, p, "noncurrentRetentionDays", 7),
         source_secrets=_secrets(_json(get, p, "sourceSecrets"), p),
-        alert_email=get(NAMESPACE, "alertEmail"),
+        alert_email=_text(
+            get,
+            p,
+            f"{NAMESPACE}:alertEmail",
+            "",
+            re.compile(r"|[^@\s]+@[^@\s]+\.[^@\s]+"),
+            "an email address",
+        )
+        or None,
         alert_channel=_text(
             get,
             p,
@@ -348,10 +356,6 @@ def parse_stack_config(get: ConfigGetter) -> StackConfig:
         or None,
         protect_data=_bool(get, p, "protectData", True),
     )
-    if config.alert_email is not None and not re.fullmatch(
-        r"[^@\s]+@[^@\s]+\.[^@\s]+", config.alert_email
-    ):
-        p.append(f"{NAMESPACE}:alertEmail = {config.alert_email!r} is not an email address")
     if p:
         raise ConfigError(
             "invalid stack configuration:\n  - " + "\n  - ".join(p), reason="invalid_stack_config"

@@ -46,10 +46,6 @@ class StepJobArgs:
     """Secrets the job reads, by id; each becomes env `BATON_SECRET_<ID>` (latest version)."""
 
 
-def _duration(seconds: int) -> str:
-    return f"{seconds}s"
-
-
 class StepJob(pulumi.ComponentResource):
     """A Cloud Run v2 Job running as its own identity, holding exactly its grants."""
 
@@ -92,7 +88,7 @@ class StepJob(pulumi.ComponentResource):
                 "template": {
                     "service_account": self.account.email,
                     "max_retries": args.job.max_retries,
-                    "timeout": _duration(args.job.timeout_s),
+                    "timeout": f"{args.job.timeout_s}s",
                     "containers": [
                         {
                             "image": args.image,

@@ -31,13 +31,14 @@ def scheduler_body() -> str:
 def landing_prefixes(registry: Mapping[str, Dataset]) -> list[str]:
     """The landing prefix of each registered dataset's partition files (reference tables
     under landing/reference/ are not partitions and start nothing)."""
-    day = date(2000, 1, 31).isoformat()
+    day = date(2000, 1, 31)
+    text = day.isoformat()
     prefixes = set()
     for name, dataset in registry.items():
-        for key in dataset.source.landing_keys(name, date.fromisoformat(day)):
+        for key in dataset.source.landing_keys(name, day):
             # Up to the date when the key names it (landing/flights/2000-01-31.csv), else the
             # key's directory.
-            prefixes.add(key.split(day, 1)[0] if day in key else key.rsplit("/", 1)[0] + "/")
+            prefixes.add(key.split(text, 1)[0] if text in key else key.rsplit("/", 1)[0] + "/")
     if not all(p.startswith(f"{LANDING}/") for p in prefixes):
         raise ValueError(f"landing keys must lie under {LANDING}/: {sorted(prefixes)}")
     return sorted(prefixes)
