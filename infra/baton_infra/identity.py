@@ -1,4 +1,5 @@
-"""Service accounts: one per job or trigger, never shared, and the IAM member string of each."""
+"""Service accounts: one per job or trigger, never shared; the IAM member string of an
+identity; and the project-level roles some of them need."""
 
 from __future__ import annotations
 
@@ -20,6 +21,23 @@ def service_account(
     )
 
 
-def member(account: gcp.serviceaccount.Account) -> pulumi.Output[str]:
+def member(email: pulumi.Input[str]) -> pulumi.Output[str]:
     """`serviceAccount:<email>`, the form every IAM binding takes."""
-    return account.email.apply(lambda email: f"serviceAccount:{email}")
+    return pulumi.Output.from_input(email).apply(lambda e: f"serviceAccount:{e}")
+
+
+def project_role(
+    resource_name: str,
+    project: str,
+    role: str,
+    who: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> gcp.projects.IAMMember:
+    """`role` on the whole project, for permissions that exist only at project level."""
+    return gcp.projects.IAMMember(
+        resource_name,
+        project=project,
+        role=role,
+        member=who,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -54,7 +54,6 @@ class DataLake(pulumi.ComponentResource):
         self, name: str, args: DataLakeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("baton:infra:DataLake", name, None, opts)
-        self.prefix = args.prefix
         self.bucket = gcp.storage.Bucket(
             f"{name}-bucket",
             project=args.project,

@@ -56,13 +56,6 @@ class Recording:
             raise KeyError(f"{len(found)} resources {type_} named {name!r}")
         return found[0]
 
-    def by_urn(self, urn: str) -> Registered:
-        """The resource with this URN."""
-        for r in self.resources:
-            if r.urn == urn:
-                return r
-        raise KeyError(urn)
-
 
 def _computed(typ: str, inputs: Mapping[str, Any], name: str) -> tuple[str, dict[str, Any]]:
     """The physical id and provider-computed outputs the real provider would return."""

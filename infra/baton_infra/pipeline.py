@@ -10,7 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from baton_infra.access import READ_ROLE, attempt_records_condition
-from baton_infra.identity import member, service_account
+from baton_infra.identity import member, project_role, service_account
 from baton_infra.step_job import StepJob
 
 
@@ -58,7 +58,7 @@ class PipelineWorkflow(pulumi.ComponentResource):
             "runs the baton pipeline workflow: executes the step jobs, reads attempt records",
             self,
         )
-        who = member(self.account)
+        who = member(self.account.email)
         # The execute-jobs docs require only run.developer on the job to execute with overrides;
         # iam.serviceAccounts.actAs on the job's identity is a deploy-time (deployer) need.
         grants: list[pulumi.Resource] = [
@@ -91,13 +91,7 @@ class PipelineWorkflow(pulumi.ComponentResource):
         )
         # sys.log and the workflow's own call logs.
         grants.append(
-            gcp.projects.IAMMember(
-                f"{name}-logs",
-                project=args.project,
-                role="roles/logging.logWriter",
-                member=who,
-                opts=child,
-            )
+            project_role(f"{name}-logs", args.project, "roles/logging.logWriter", who, self)
         )
         self.workflow = gcp.workflows.Workflow(
             f"{name}-workflow",

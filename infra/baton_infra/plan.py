@@ -79,6 +79,8 @@ def _lookup(inputs: Any, path: str) -> Any:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, Mapping):  # keys in a stable order: a map's order varies by run
+        value = dict(sorted(value.items()))
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, str) and len(value) > 200:
@@ -101,9 +103,11 @@ def _properties(resource: Registered) -> str:
 
 
 def print_resources(recording: Recording, out: TextIO) -> None:
-    """Each component with the resources it owns (IAM grants appear in the graph below)."""
-    components = [r for r in recording.resources if not r.custom]
-    owned = [r for r in recording.resources if r.custom and not is_iam_type(r.type)]
+    """Each component with the resources it owns (IAM grants appear in the graph below), by
+    name: the runtime registers resources from several threads, so its order varies by run."""
+    by_name = sorted(recording.resources, key=lambda r: r.name)
+    components = [r for r in by_name if not r.custom]
+    owned = [r for r in by_name if r.custom and not is_iam_type(r.type)]
     print(f"RESOURCES ({len(owned)}, plus IAM grants below)", file=out)
     for component in components:
         print(f"  {component.name}  [{component.type}]", file=out)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
+from baton_infra.stack_config import registry_path
+
 
 @dataclass(frozen=True)
 class ImageRegistryArgs:
@@ -44,7 +46,7 @@ class ImageRegistry(pulumi.ComponentResource):
             ],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.url = pulumi.Output.concat(
-            args.region, "-docker.pkg.dev/", args.project, "/", self.repository.repository_id
+        self.url = self.repository.repository_id.apply(
+            lambda repository: registry_path(args.region, args.project, repository)
         )
         self.register_outputs({"url": self.url})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -39,11 +39,11 @@ class Stack:
     lake: DataLake
     warehouse: Warehouse
     secrets: SourceSecrets
-    jobs: dict[str, StepJob]
-    workflow: PipelineWorkflow | None
-    schedule: PipelineSchedule | None
-    landing: LandingTrigger | None
-    alerting: Alerting | None
+    jobs: dict[str, StepJob] = field(default_factory=dict)
+    workflow: PipelineWorkflow | None = None
+    schedule: PipelineSchedule | None = None
+    landing: LandingTrigger | None = None
+    alerting: Alerting | None = None
 
 
 def _step_env(config: StackConfig) -> dict[str, str]:
@@ -96,7 +96,7 @@ def deploy(config: StackConfig, workflow_source: str) -> Stack:
     secrets = SourceSecrets(
         "sources", SourceSecretsArgs(config.project, config.source_secrets), after_apis
     )
-    stack = Stack(apis, registry, lake, warehouse, secrets, {}, None, None, None, None)
+    stack = Stack(apis, registry, lake, warehouse, secrets)
     if config.foundation_only:
         pulumi.log.warn(
             "baton:foundationOnly is true: deploying APIs, registry, lake, warehouse and secrets "

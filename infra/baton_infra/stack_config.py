@@ -32,15 +32,23 @@ _REPOSITORY = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_FULL_REF = re.compile(
-    r"[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
-)
+_FULL_REF = re.compile(rf"[a-z0-9.-]+(?::\d+)?/[a-z0-9._/-]+(?::{_TAG.pattern}|@{_DIGEST.pattern})")
 _CHANNEL = re.compile(r"projects/[^/]+/notificationChannels/[^/]+")
+
+
+def secret_env_name(secret_id: str) -> str:
+    """The environment variable extract reads a secret from: `BATON_SECRET_<ID>`."""
+    return "BATON_SECRET_" + re.sub(r"[^A-Z0-9]", "_", secret_id.upper())
+
+
+def registry_path(region: str, project: str, repository: str) -> str:
+    """The Artifact Registry Docker repository's path, which image paths start with."""
+    return f"{region}-docker.pkg.dev/{project}/{repository}"
 
 
 def image_path(region: str, project: str, repository: str, step: str) -> str:
     """The Artifact Registry path (no tag or digest) of `step`'s image."""
-    return f"{region}-docker.pkg.dev/{project}/{repository}/{IMAGE_PREFIX}{step}"
+    return f"{registry_path(region, project, repository)}/{IMAGE_PREFIX}{step}"
 
 
 @dataclass(frozen=True)
@@ -82,10 +90,6 @@ class StackConfig:
         """The steps' BATON_LAKE."""
         root = f"gs://{self.lake_bucket}"
         return f"{root}/{self.lake_prefix}" if self.lake_prefix else root
-
-    def lake_object(self, key: str) -> str:
-        """An object name in the lake bucket for a key relative to the lake root."""
-        return f"{self.lake_prefix}/{key}" if self.lake_prefix else key
 
     def image(self, step: str) -> str:
         """The image reference `step`'s job runs."""
@@ -216,6 +220,13 @@ def _secrets(raw: Any, problems: _Problems) -> tuple[str, ...]:
             f"{NAMESPACE}:sourceSecrets must be a list of secret ids ([A-Za-z0-9_-], at most 255)"
         )
         return ()
+    names = [secret_env_name(s) for s in raw]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        problems.append(
+            f"{NAMESPACE}:sourceSecrets ids map to the same variable(s) {clashes}; rename one"
+        )
+        return ()
     return tuple(raw)
 
 
@@ -325,7 +336,15 @@ def parse_stack_config(get: ConfigGetter) -> StackConfig:
         quarantine_retention_days=_days(get, p, "quarantineRetentionDays", 90),
         noncurrent_retention_days=_days(get, p, "noncurrentRetentionDays", 7),
         source_secrets=_secrets(_json(get, p, "sourceSecrets"), p),
-        alert_email=get(NAMESPACE, "alertEmail"),
+        alert_email=_text(
+            get,
+            p,
+            f"{NAMESPACE}:alertEmail",
+            "",
+            re.compile(r"|[^@\s]+@[^@\s]+\.[^@\s]+"),
+            "an email address",
+        )
+        or None,
         alert_channel=_text(
             get,
             p,
@@ -337,10 +356,6 @@ def parse_stack_config(get: ConfigGetter) -> StackConfig:
         or None,
         protect_data=_bool(get, p, "protectData", True),
     )
-    if config.alert_email is not None and not re.fullmatch(
-        r"[^@\s]+@[^@\s]+\.[^@\s]+", config.alert_email
-    ):
-        p.append(f"{NAMESPACE}:alertEmail = {config.alert_email!r} is not an email address")
     if p:
         raise ConfigError(
             "invalid stack configuration:\n  - " + "\n  - ".join(p), reason="invalid_stack_config"

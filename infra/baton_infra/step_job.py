@@ -11,8 +11,8 @@ import pulumi_gcp as gcp
 
 from baton.jobs import Job
 from baton_infra.access import READ_ROLE, WRITE_ROLE, LakeAccess, prefix_condition
-from baton_infra.identity import member, service_account
-from baton_infra.secrets import env_name
+from baton_infra.identity import member, project_role, service_account
+from baton_infra.stack_config import secret_env_name
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,6 @@ class StepJobArgs:
     """Secrets the job reads, by id; each becomes env `BATON_SECRET_<ID>` (latest version)."""
 
 
-def _duration(seconds: int) -> str:
-    return f"{seconds}s"
-
-
 class StepJob(pulumi.ComponentResource):
     """A Cloud Run v2 Job running as its own identity, holding exactly its grants."""
 
@@ -61,7 +57,7 @@ class StepJob(pulumi.ComponentResource):
         self.account = service_account(
             f"{name}-sa", args.project, args.account_id, f"runs the baton {args.job.name} job", self
         )
-        who = member(self.account)
+        who = member(self.account.email)
         grants = self._lake_grants(name, args, who, child)
         grants += self._warehouse_grants(name, args, who, child)
         grants += self._secret_grants(name, args, who, child)
@@ -72,7 +68,7 @@ class StepJob(pulumi.ComponentResource):
         ]
         envs += [
             {
-                "name": env_name(secret_id),
+                "name": secret_env_name(secret_id),
                 "value_source": {
                     "secret_key_ref": {"secret": secret.secret_id, "version": "latest"}
                 },
@@ -92,7 +88,7 @@ class StepJob(pulumi.ComponentResource):
                 "template": {
                     "service_account": self.account.email,
                     "max_retries": args.job.max_retries,
-                    "timeout": _duration(args.job.timeout_s),
+                    "timeout": f"{args.job.timeout_s}s",
                     "containers": [
                         {
                             "image": args.image,
@@ -159,12 +155,8 @@ class StepJob(pulumi.ComponentResource):
                 opts=child,
             ),
             # bigquery.jobs.create exists only at project level.
-            gcp.projects.IAMMember(
-                f"{name}-bigquery-jobs",
-                project=args.project,
-                role="roles/bigquery.jobUser",
-                member=who,
-                opts=child,
+            project_role(
+                f"{name}-bigquery-jobs", args.project, "roles/bigquery.jobUser", who, self
             ),
         ]
 

@@ -15,7 +15,7 @@ import pulumi_gcp as gcp
 from baton.dataset import Dataset
 from baton.lake import LANDING
 from baton_infra.access import object_name
-from baton_infra.identity import member, service_account
+from baton_infra.identity import member, project_role, service_account
 
 EXECUTIONS_API = "https://workflowexecutions.googleapis.com/v1"
 PUBSUB_EVENT = "google.cloud.pubsub.topic.v1.messagePublished"
@@ -31,13 +31,14 @@ def scheduler_body() -> str:
 def landing_prefixes(registry: Mapping[str, Dataset]) -> list[str]:
     """The landing prefix of each registered dataset's partition files (reference tables
     under landing/reference/ are not partitions and start nothing)."""
-    day = date(2000, 1, 31).isoformat()
+    day = date(2000, 1, 31)
+    text = day.isoformat()
     prefixes = set()
     for name, dataset in registry.items():
-        for key in dataset.source.landing_keys(name, date.fromisoformat(day)):
+        for key in dataset.source.landing_keys(name, day):
             # Up to the date when the key names it (landing/flights/2000-01-31.csv), else the
             # key's directory.
-            prefixes.add(key.split(day, 1)[0] if day in key else key.rsplit("/", 1)[0] + "/")
+            prefixes.add(key.split(text, 1)[0] if text in key else key.rsplit("/", 1)[0] + "/")
     if not all(p.startswith(f"{LANDING}/") for p in prefixes):
         raise ValueError(f"landing keys must lie under {LANDING}/: {sorted(prefixes)}")
     return sorted(prefixes)
@@ -64,7 +65,6 @@ class PipelineSchedule(pulumi.ComponentResource):
         self, name: str, args: ScheduleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("baton:infra:PipelineSchedule", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.account = service_account(
             f"{name}-sa",
             args.project,
@@ -74,12 +74,12 @@ class PipelineSchedule(pulumi.ComponentResource):
         )
         # Workflows grants roles on the project only (no per-workflow IAM); this identity
         # holds nothing else.
-        invoker = gcp.projects.IAMMember(
+        invoker = project_role(
             f"{name}-invokes",
-            project=args.project,
-            role="roles/workflows.invoker",
-            member=member(self.account),
-            opts=child,
+            args.project,
+            "roles/workflows.invoker",
+            member(self.account.email),
+            self,
         )
         self.job = gcp.cloudscheduler.Job(
             f"{name}-job",
@@ -146,7 +146,7 @@ class LandingTrigger(pulumi.ComponentResource):
             project=args.project,
             topic=self.topic.name,
             role="roles/pubsub.publisher",
-            member=agent.email_address.apply(lambda email: f"serviceAccount:{email}"),
+            member=member(agent.email_address),
             opts=child,
         )
         self.notifications = [
@@ -168,15 +168,9 @@ class LandingTrigger(pulumi.ComponentResource):
             "starts baton pipeline executions on landing",
             self,
         )
-        who = member(self.account)
+        who = member(self.account.email)
         roles = [
-            gcp.projects.IAMMember(
-                f"{name}-{role.split('.')[-1].lower()}",
-                project=args.project,
-                role=role,
-                member=who,
-                opts=child,
-            )
+            project_role(f"{name}-{role.split('.')[-1].lower()}", args.project, role, who, self)
             for role in ("roles/workflows.invoker", "roles/eventarc.eventReceiver")
         ]
         self.trigger = gcp.eventarc.Trigger(

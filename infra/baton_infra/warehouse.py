@@ -10,32 +10,19 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from baton.contract import Column, bigquery_fields
-from baton.dataset import Dataset, Destination
+from baton.contract import bigquery_fields
+from baton.dataset import Dataset
+from baton.warehouse import TableSpec
 
 
-@dataclass(frozen=True)
-class TableSpec:
-    """One warehouse table as BigQuery sees it."""
-
-    dataset: str
-    """The registered dataset the table belongs to."""
-    destination: Destination
-    columns: tuple[Column, ...]
-
-    @property
-    def schema_json(self) -> str:
-        """The table schema, from the contract."""
-        return json.dumps(bigquery_fields(self.columns))
-
-
-def table_specs(registry: Mapping[str, Dataset]) -> list[TableSpec]:
-    """Every table the registered datasets load: each main table and each mart."""
+def table_specs(registry: Mapping[str, Dataset]) -> list[tuple[str, TableSpec]]:
+    """Every table the registered datasets load, each main table and each mart, with the name
+    of the dataset it belongs to."""
     specs = []
     for name, dataset in sorted(registry.items()):
-        specs.append(TableSpec(name, dataset.destination, dataset.contract.warehouse_columns()))
-        specs.extend(TableSpec(name, mart.destination, mart.columns) for mart in dataset.marts)
-    tables = [s.destination.table for s in specs]
+        specs.append((name, TableSpec(dataset.destination, dataset.contract.warehouse_columns())))
+        specs.extend((name, TableSpec(mart.destination, mart.columns)) for mart in dataset.marts)
+    tables = [spec.name for _, spec in specs]
     duplicates = sorted({t for t in tables if tables.count(t) > 1})
     if duplicates:
         raise ValueError(f"registered datasets load the same table(s) {duplicates}")
@@ -49,7 +36,8 @@ class WarehouseArgs:
     project: str
     dataset_id: str
     location: str
-    tables: Sequence[TableSpec]
+    tables: Sequence[tuple[str, TableSpec]]
+    """(registered dataset, table) pairs, as `table_specs` lists them."""
     protect_data: bool
 
 
@@ -71,19 +59,19 @@ class Warehouse(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.tables = {
-            spec.destination.table: gcp.bigquery.Table(
-                f"{name}-{spec.destination.table}",
+            spec.name: gcp.bigquery.Table(
+                f"{name}-{spec.name}",
                 project=args.project,
                 dataset_id=self.dataset.dataset_id,
-                table_id=spec.destination.table,
-                description=f"baton dataset {spec.dataset}",
-                schema=spec.schema_json,
+                table_id=spec.name,
+                description=f"baton dataset {dataset}",
+                schema=json.dumps(bigquery_fields(spec.columns)),
                 time_partitioning={"type": "DAY", "field": spec.destination.partition_column},
                 clusterings=list(spec.destination.clustering) or None,
                 deletion_protection=args.protect_data,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for spec in args.tables
+            for dataset, spec in args.tables
         }
         self.register_outputs(
             {

@@ -9,22 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-import pytest
-
 from baton.jobs import load_jobs
 from baton_infra.mock_runtime import Recording, run_offline
-from baton_infra.workflow_source import WORKFLOW_FILE, read_workflow_source, repo_root
+from baton_infra.workflow_source import read_workflow_source, repo_root
 
 ROOT = repo_root()
-HAS_WORKFLOW_FILE = (ROOT / WORKFLOW_FILE).is_file()
-requires_workflow_file = pytest.mark.skipif(
-    not HAS_WORKFLOW_FILE,
-    reason=f"{WORKFLOW_FILE} is not in this checkout yet (it comes from the engine branch)",
-)
-
-STAND_IN_WORKFLOW = "main:\n  steps:\n    - done:\n        return: stand-in\n"
-"""Used only when the real DAG file is absent, so the tests that do not read it still run."""
-
 DIGESTS = {job.name: "sha256:" + f"{i + 1:x}" * 64 for i, job in enumerate(load_jobs())}
 
 FULL = {
@@ -41,11 +30,6 @@ FULL = {
 """A production-like stack: every optional part switched on."""
 
 
-def workflow_source() -> str:
-    """The real DAG when present, else the stand-in."""
-    return read_workflow_source(ROOT) if HAS_WORKFLOW_FILE else STAND_IN_WORKFLOW
-
-
 def run(values: Mapping[str, str]) -> Recording:
     """One offline run of the program."""
-    return run_offline(values, workflow_source(), stack="test")
+    return run_offline(values, read_workflow_source(ROOT), stack="test")

@@ -7,14 +7,13 @@ import runpy
 from collections import Counter
 
 import pulumi
-from infra_stacks import FULL, ROOT, requires_workflow_file
+from infra_stacks import FULL, ROOT
 
 from baton.jobs import load_jobs
 from baton_infra.mock_runtime import RecordingMocks, RecordingMonitor
 from baton_infra.plan import main
 
 
-@requires_workflow_file
 def test_the_plan_of_the_example_stack_lists_resources_and_the_iam_graph():
     out = io.StringIO()
     assert main([], out) == 0
@@ -32,7 +31,6 @@ def test_a_missing_stack_file_is_a_usage_error(tmp_path, capsys):
     assert "Pulumi.nope.yaml not found" in capsys.readouterr().err
 
 
-@requires_workflow_file
 def test_an_invalid_stack_file_is_a_configuration_error_naming_the_key(tmp_path, capsys):
     stack = tmp_path / "Pulumi.dev.yaml"
     stack.write_text("config:\n  gcp:region: europe-west1\n")
@@ -40,7 +38,6 @@ def test_an_invalid_stack_file_is_a_configuration_error_naming_the_key(tmp_path,
     assert "gcp:project is required" in capsys.readouterr().err
 
 
-@requires_workflow_file
 def test_the_program_entrypoint_composes_the_whole_stack():
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)

@@ -103,3 +103,8 @@ def test_booleans_must_be_true_or_false():
 
 def test_an_alert_channel_must_be_a_channel_id():
     assert "baton:alertChannel" in _problems({**MINIMAL, "baton:alertChannel": "email me"})
+
+
+def test_secret_ids_that_map_to_the_same_variable_are_rejected():
+    message = _problems({**MINIMAL, "baton:sourceSecrets": json.dumps(["api-token", "api_token"])})
+    assert "baton:sourceSecrets" in message and "BATON_SECRET_API_TOKEN" in message

@@ -6,7 +6,7 @@ import base64
 import json
 
 import yaml
-from infra_stacks import ROOT, requires_workflow_file
+from infra_stacks import ROOT
 
 from baton import datasets
 from baton.jobs import load_jobs
@@ -38,24 +38,20 @@ def _calls(node):
             yield from _calls(value)
 
 
-@requires_workflow_file
 def test_the_workflow_source_is_the_dag_file_byte_for_byte(full):
     assert _workflow(full)["sourceContents"].encode() == (ROOT / WORKFLOW_FILE).read_bytes()
 
 
-@requires_workflow_file
 def test_the_dag_runs_exactly_the_jobs_of_the_jobs_list():
     assert set(_yaml_jobs()) == {job.name for job in load_jobs()}
 
 
-@requires_workflow_file
 def test_the_dag_uses_the_timeouts_and_retries_of_the_jobs_list():
     in_yaml = _yaml_jobs()
     for job in load_jobs():
         assert in_yaml[job.name] == {"timeout_s": job.timeout_s, "max_retries": job.max_retries}
 
 
-@requires_workflow_file
 def test_the_dag_starts_jobs_through_the_cloud_run_v2_connector():
     calls = set(_calls(yaml.safe_load((ROOT / WORKFLOW_FILE).read_text())))
     assert "googleapis.run.v2.projects.locations.jobs.run" in calls
