@@ -37,7 +37,7 @@ _CHANNEL = re.compile(r"projects/[^/]+/notificationChannels/[^/]+")
 
 
 def secret_env_name(secret_id: str) -> str:
-    """The environment variable extract reads a secret from: `BATON_SECRET_<ID>`."""
+    """The environment variable the extract job receives a secret in: `BATON_SECRET_<ID>`."""
     return "BATON_SECRET_" + re.sub(r"[^A-Z0-9]", "_", secret_id.upper())
 
 
