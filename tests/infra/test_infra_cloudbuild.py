@@ -104,3 +104,16 @@ def test_every_substitution_used_is_declared_or_built_in_and_every_declared_one_
 @pytest.mark.parametrize("name", ["_STACK", "_REGION", "_REPOSITORY", "_PULUMI_BACKEND"])
 def test_the_documented_substitutions_have_defaults(name):
     assert BUILD["substitutions"][name]
+
+
+def test_the_build_and_the_images_pin_the_same_uv_as_the_makefile():
+    """The locked environment is installed by one uv version everywhere: the Makefile's pin
+    is the one source, and Cloud Build and every step image must follow it."""
+    (pin,) = re.findall(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.M)
+    found = {"cloudbuild.yaml": re.findall(r"uv==([\w.]+)", CLOUDBUILD.read_text())}
+    for dockerfile in sorted(ROOT.glob("steps/*/Dockerfile")):
+        found[str(dockerfile.relative_to(ROOT))] = re.findall(
+            r"astral-sh/uv:([\w.]+)", dockerfile.read_text()
+        )
+    assert len(found) == 1 + len(load_jobs())
+    assert {where: pins for where, pins in found.items() if pins != [pin]} == {}
