@@ -6,6 +6,7 @@ from collections.abc import MutableMapping, Sequence
 
 import polars as pl
 
+from baton.contract import REASONS
 from baton.manifest import FileEntry
 from baton.storage import Storage
 
@@ -92,16 +93,14 @@ def schema_of(frame: pl.LazyFrame) -> dict[str, str]:
     return {name: str(dtype) for name, dtype in peek_schema(frame).items()}
 
 
-def reason_counts(
-    storage: Storage, entries: Sequence[FileEntry], column: str = "_reasons"
-) -> dict[str, int]:
+def reason_counts(storage: Storage, entries: Sequence[FileEntry]) -> dict[str, int]:
     """How many quarantined rows broke each rule (a row may break several)."""
     keys = [e.key for e in entries if e.rows]
     if not keys:
         return {}
     counts = (
         storage.scan_parquet(keys)
-        .select(pl.col(column).explode().alias("rule"))
+        .select(pl.col(REASONS).explode().alias("rule"))
         .group_by("rule")
         .len()
         .collect()
