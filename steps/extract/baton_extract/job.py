@@ -5,7 +5,6 @@ from __future__ import annotations
 import polars as pl
 
 from baton.errors import DataError
-from baton.lake import data_key, quarantine_key
 from baton.manifest import InputRef
 from baton.parquet import reason_counts, schema_of, write_with_quarantine
 from baton.step import Output, Partition, Plan
@@ -54,10 +53,11 @@ class Extract:
         source = part.dataset.source
         text = pl.concat([self._read(part, k) for k in keys])
         good, bad = parse(text, source.schema, source.parse_options)
-        out_key = data_key("extract", part.dataset.name, part.day, part.run_id)
-        q_key = quarantine_key("extract", part.dataset.name, part.day, part.run_id)
+        out_key = part.data_key()
         try:
-            written, quarantine = write_with_quarantine(part.storage, (good, out_key), (bad, q_key))
+            written, quarantine = write_with_quarantine(
+                part.storage, (good, out_key), (bad, part.quarantine_key())
+            )
         except pl.exceptions.PolarsError as err:
             uris = ", ".join(part.storage.uri(k) for k in keys)
             raise DataError(

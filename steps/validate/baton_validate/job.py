@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from baton.contract import PartitionContext
-from baton.lake import data_key, quarantine_key
 from baton.manifest import Manifest
 from baton.parquet import peek_schema, reason_counts, schema_of, write_with_quarantine
 from baton.references import load_references
@@ -39,8 +38,8 @@ class Validate:
         valid, rejected = split(frame, dataset.contract, rules, part.run_id, datetime.now(UTC))
         written, quarantine = write_with_quarantine(
             part.storage,
-            (valid, data_key("validate", dataset.name, part.day, part.run_id)),
-            (rejected, quarantine_key("validate", dataset.name, part.day, part.run_id)),
+            (valid, part.data_key()),
+            (rejected, part.quarantine_key()),
         )
         return Output(
             files=[written],
