@@ -19,12 +19,13 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from baton.contract import Column, PartitionContext
+from baton.contract import PartitionContext
 from baton.datasets import flights
 from baton.references import load_references
 from baton.storage import LocalStorage
 from baton.uniqueness import repeated_rows
-from baton.warehouse.duckdb_warehouse import duckdb_type
+from baton.warehouse import TableSpec
+from baton.warehouse.duckdb_warehouse import create_table_sql
 from baton_extract.core import parse
 from baton_load.core import build_mart
 from baton_transform.core import conform, split_repeats
@@ -44,23 +45,17 @@ class ArrowStream:
 
 
 def replace_partition(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    columns: Sequence[Column],
-    day: date,
-    rows: pl.DataFrame,
+    con: duckdb.DuckDBPyConnection, table: TableSpec, day: date, rows: pl.DataFrame
 ) -> int:
     """Declare `table` as load does, replace partition `day` with `rows`, return its count."""
-    ddl = ", ".join(
-        f'"{c.name}" {duckdb_type(c.dtype)}{"" if c.nullable else " NOT NULL"}' for c in columns
-    )
-    names = ", ".join(f'"{c.name}"' for c in columns)
+    names = ", ".join(f'"{c.name}"' for c in table.columns)
+    part = table.destination.partition_column
     source = ArrowStream(rows)  # noqa: F841 -- DuckDB finds it by name in this frame
-    con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({ddl})')
-    con.execute(f'DELETE FROM "{table}" WHERE flight_date = ?', [day])
-    con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM source')
+    con.execute(create_table_sql(table))
+    con.execute(f'DELETE FROM "{table.name}" WHERE "{part}" = ?', [day])
+    con.execute(f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM source')
     (count,) = con.execute(
-        f'SELECT count(*) FROM "{table}" WHERE flight_date = ?', [day]
+        f'SELECT count(*) FROM "{table.name}" WHERE "{part}" = ?', [day]
     ).fetchone()
     return int(count)
 
@@ -100,15 +95,13 @@ def run(home: Path, day: date, database: Path) -> dict[str, int]:
     with duckdb.connect(str(database)) as con:
         loaded = replace_partition(
             con,
-            dataset.destination.table,
-            dataset.contract.warehouse_columns(),
+            TableSpec(dataset.destination, dataset.contract.warehouse_columns()),
             day,
             valid_rows,
         )
         replace_partition(
             con,
-            mart.destination.table,
-            mart.columns,
+            TableSpec(mart.destination, mart.columns),
             day,
             build_mart(mart, valid_rows.lazy()).collect(),
         )

@@ -15,6 +15,8 @@ import polars as pl
 from baton.errors import DataError
 
 AUDIT_PREFIX = "_"
+REASONS = "_reasons"
+"""The column of a quarantine file listing the checks each rejected row failed."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,15 @@ def failed_rules(checks: Sequence[tuple[str, pl.Expr]]) -> pl.Expr:
         return pl.lit([], dtype=pl.List(pl.String()))
     flags = [pl.when(~passes).then(pl.lit(name)) for name, passes in checks]
     return pl.concat_list(flags).list.drop_nulls()
+
+
+def any_failed(checks: Sequence[tuple[str, pl.Expr]]) -> pl.Expr:
+    """True for a row that fails any check: exactly the rows `failed_rules` gives a reason
+    (a null check result is no failure there, so it is none here). A cheap flag to split on,
+    so reasons need building for rejected rows only."""
+    if not checks:
+        return pl.lit(False)
+    return pl.any_horizontal([(~passes).fill_null(False) for _, passes in checks])
 
 
 _BIGQUERY_TYPES: tuple[tuple[type[pl.DataType], str], ...] = (

@@ -6,6 +6,7 @@ from collections.abc import MutableMapping, Sequence
 
 import polars as pl
 
+from baton.contract import REASONS
 from baton.manifest import FileEntry
 from baton.storage import Storage
 
@@ -60,6 +61,22 @@ def write_parquet(storage: Storage, outputs: Sequence[tuple[pl.LazyFrame, str]])
     return [FileEntry(key=k, rows=row_count(storage, k), bytes=storage.size(k) or 0) for k in keys]
 
 
+def write_with_quarantine(
+    storage: Storage, kept: tuple[pl.LazyFrame, str], rejected: tuple[pl.LazyFrame, str]
+) -> tuple[FileEntry, list[FileEntry]]:
+    """Sink a step's kept rows and its rejected rows (strings detached) in one streaming run.
+
+    Returns the kept file and the quarantine: its one file, or none (and the empty file
+    deleted) when no row was rejected.
+    """
+    rejects, q_key = rejected
+    written, quarantined = write_parquet(storage, [kept, (detach_strings(rejects), q_key)])
+    if quarantined.rows:
+        return written, [quarantined]
+    storage.delete(q_key)
+    return written, []
+
+
 def detach_strings(frame: pl.LazyFrame) -> pl.LazyFrame:
     """`frame` with its string values copied into buffers of their own.
 
@@ -92,16 +109,14 @@ def schema_of(frame: pl.LazyFrame) -> dict[str, str]:
     return {name: str(dtype) for name, dtype in peek_schema(frame).items()}
 
 
-def reason_counts(
-    storage: Storage, entries: Sequence[FileEntry], column: str = "_reasons"
-) -> dict[str, int]:
+def reason_counts(storage: Storage, entries: Sequence[FileEntry]) -> dict[str, int]:
     """How many quarantined rows broke each rule (a row may break several)."""
     keys = [e.key for e in entries if e.rows]
     if not keys:
         return {}
     counts = (
         storage.scan_parquet(keys)
-        .select(pl.col(column).explode().alias("rule"))
+        .select(pl.col(REASONS).explode().alias("rule"))
         .group_by("rule")
         .len()
         .collect()

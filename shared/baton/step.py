@@ -18,7 +18,7 @@ from baton import log
 from baton.config import Settings
 from baton.dataset import Dataset
 from baton.errors import RETRYABLE_EXIT_CODES, BatonError, DataError, ExitCode
-from baton.lake import INPUT_STEP, attempt_key, manifest_key
+from baton.lake import INPUT_STEP, attempt_key, data_key, manifest_key, quarantine_key
 from baton.manifest import (
     AttemptRecord,
     FileEntry,
@@ -51,6 +51,14 @@ class Partition:
         """The bad-row share above which this step fails: settings override the dataset."""
         override = self.settings.quarantine_tolerance
         return self.dataset.quarantine_tolerance if override is None else override
+
+    def data_key(self, part: int = 0) -> str:
+        """Data file `part` of this attempt's output (see `baton.lake.data_key`)."""
+        return data_key(self.step, self.dataset.name, self.day, self.run_id, part)
+
+    def quarantine_key(self) -> str:
+        """This attempt's quarantine file (see `baton.lake.quarantine_key`)."""
+        return quarantine_key(self.step, self.dataset.name, self.day, self.run_id)
 
 
 @dataclass(frozen=True)

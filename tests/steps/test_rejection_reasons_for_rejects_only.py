@@ -1,5 +1,6 @@
-"""Extract and validate split rows on a cheap flag and build reasons for rejected rows only;
-the flag must reject exactly the rows `failed_rules` would give a reason."""
+"""Extract and validate split rows on a cheap flag (`baton.contract.any_failed`) and build
+reasons for rejected rows only; the flag must reject exactly the rows `failed_rules` would
+give a reason."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from baton.contract import Column, Contract, PartitionContext, failed_rules, rule
-from baton_extract.core import any_failed as extract_any_failed
+from baton.contract import Column, Contract, PartitionContext, any_failed, failed_rules, rule
 from baton_extract.core import parse
 from baton_validate.core import REASONS, checks, split
-from baton_validate.core import any_failed as validate_any_failed
 
 flags = st.lists(st.lists(st.one_of(st.none(), st.booleans()), min_size=3, max_size=3), max_size=25)
 
@@ -23,13 +22,12 @@ def test_the_flag_fails_exactly_the_rows_that_get_a_reason(rows):
     frame = pl.DataFrame(rows, schema=dict.fromkeys("abc", pl.Boolean()), orient="row")
     rules = [(name, pl.col(name)) for name in ("a", "b", "c")]
     reasons = frame.select(failed_rules(rules).list.len() > 0).to_series()
-    for any_failed in (extract_any_failed, validate_any_failed):
-        assert frame.select(any_failed(rules)).to_series().to_list() == reasons.to_list()
+    assert frame.select(any_failed(rules)).to_series().to_list() == reasons.to_list()
 
 
 def test_no_checks_fail_no_row():
     frame = pl.DataFrame({"a": [1, 2]})
-    assert frame.select(extract_any_failed([])).to_series().to_list() == [False]
+    assert frame.select(any_failed([])).to_series().to_list() == [False]
 
 
 def test_extract_rejects_only_unparsable_rows_with_their_columns():

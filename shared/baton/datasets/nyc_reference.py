@@ -11,16 +11,17 @@ UTC = pl.Datetime("us", "UTC")
 TIME_HOUR_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 """How the source writes `time_hour` (an ISO UTC hour)."""
 
-AIRPORTS_PATH = "landing/reference/airports.csv"
-AIRPORTS_SCHEMA = {
-    "faa": STR,
-    "name": STR,
-    "lat": F64,
-    "lon": F64,
-    "alt": I32,
-    "tz": I32,
-    "dst": STR,
-    "tzone": STR,
-}
 AIRLINES = Reference("landing/reference/airlines.csv", {"carrier": STR, "name": STR})
-AIRPORTS = Reference(AIRPORTS_PATH, AIRPORTS_SCHEMA)
+AIRPORTS = Reference(
+    "landing/reference/airports.csv",
+    {
+        "faa": STR,
+        "name": STR,
+        "lat": F64,
+        "lon": F64,
+        "alt": I32,
+        "tz": I32,
+        "dst": STR,
+        "tzone": STR,
+    },
+)

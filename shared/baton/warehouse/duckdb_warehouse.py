@@ -37,7 +37,8 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _ddl(table: TableSpec) -> str:
+def create_table_sql(table: TableSpec) -> str:
+    """`CREATE TABLE IF NOT EXISTS` for `table`: its contract columns, types and nullability."""
     cols = ", ".join(
         f"{_quote(c.name)} {duckdb_type(c.dtype)}{'' if c.nullable else ' NOT NULL'}"
         for c in table.columns
@@ -121,7 +122,7 @@ class DuckDBWarehouse:
             ) from err
         try:
             con.execute("BEGIN TRANSACTION")
-            con.execute(_ddl(table))
+            con.execute(create_table_sql(table))
             self._evolve(con, table)
             con.execute(f"DELETE FROM {_quote(table.name)} WHERE {part} = ?", [day])
             if files:

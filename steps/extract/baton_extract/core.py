@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
 
-from baton.contract import failed_rules
+from baton.contract import REASONS, any_failed, failed_rules
 
-REASONS = "_reasons"
 _TYPED = "__typed_"
 
 
@@ -76,11 +75,3 @@ def parse(
     # Reasons are built for rejected rows only: a list per row costs ~1 s per 650k rows.
     bad = typed.filter(broken).select(*columns, failed_rules(checks).alias(REASONS))
     return good, bad
-
-
-def any_failed(checks: Sequence[tuple[str, pl.Expr]]) -> pl.Expr:
-    """True for a row that fails any check: exactly the rows `failed_rules` gives a reason
-    (a null check result is no failure there, so it is none here)."""
-    if not checks:
-        return pl.lit(False)
-    return pl.any_horizontal([(~passes).fill_null(False) for _, passes in checks])

@@ -5,14 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from baton.errors import DataError
-from baton.lake import data_key, quarantine_key
 from baton.manifest import InputRef
-from baton.parquet import (
-    detach_strings,
-    reason_counts,
-    schema_of,
-    write_parquet,
-)
+from baton.parquet import reason_counts, schema_of, write_with_quarantine
 from baton.step import Output, Partition, Plan
 from baton_extract.core import header_problems, parse
 
@@ -59,11 +53,10 @@ class Extract:
         source = part.dataset.source
         text = pl.concat([self._read(part, k) for k in keys])
         good, bad = parse(text, source.schema, source.parse_options)
-        out_key = data_key("extract", part.dataset.name, part.day, part.run_id)
-        q_key = quarantine_key("extract", part.dataset.name, part.day, part.run_id)
+        out_key = part.data_key()
         try:
-            written, rejected = write_parquet(
-                part.storage, [(good, out_key), (detach_strings(bad), q_key)]
+            written, quarantine = write_with_quarantine(
+                part.storage, (good, out_key), (bad, part.quarantine_key())
             )
         except pl.exceptions.PolarsError as err:
             uris = ", ".join(part.storage.uri(k) for k in keys)
@@ -71,9 +64,8 @@ class Extract:
                 f"landing file {uris} cannot be parsed: {_first_line(err)}",
                 reason="unreadable_input",
             ) from err
-        if not rejected.rows:
-            part.storage.delete(q_key)
-        rows_in = written.rows + rejected.rows
+        rejected = sum(q.rows for q in quarantine)
+        rows_in = written.rows + rejected
         if rows_in == 0 and not source.allow_empty:
             part.storage.delete(out_key)
             raise DataError(
@@ -81,13 +73,12 @@ class Extract:
                 f"partition is legitimately empty, set allow_empty on the {part.dataset.name} source",
                 reason="empty_input",
             )
-        quarantine = [rejected] if rejected.rows else []
         return Output(
             files=[written],
             rows_in=rows_in,
             rows_out=written.rows,
             quarantine=quarantine,
-            rows_quarantined=rejected.rows,
+            rows_quarantined=rejected,
             quarantine_reasons=reason_counts(part.storage, quarantine),
             schema=schema_of(good),
         )

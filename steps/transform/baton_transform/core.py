@@ -6,10 +6,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from baton.contract import Contract
+from baton.contract import REASONS, Contract
 from baton.uniqueness import ROW, is_repeat, repeated_rows
 
-REASONS = "_reasons"
 DUPLICATE_KEY = "duplicate_key"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from baton.contract import PartitionContext
 from baton.errors import ConfigError
-from baton.lake import data_key, quarantine_key
 from baton.manifest import FileEntry, Manifest
 from baton.parquet import detach_strings, schema_of, write_parquet
 from baton.references import load_references
@@ -37,9 +36,7 @@ class Transform:
         # One pass writes every staged row; the repeats are then found from the written file
         # (its order is fixed, and hashing four key columns of Parquet is far cheaper than
         # re-running the transform), and only a partition that has some is rewritten.
-        (everything,) = write_parquet(
-            part.storage, [(staged, data_key("transform", dataset.name, part.day, part.run_id))]
-        )
+        (everything,) = write_parquet(part.storage, [(staged, part.data_key())])
         written, rejected = self._drop_repeats(part, everything)
         dropped = sum(f.rows for f in rejected)
         return Output(
@@ -57,25 +54,13 @@ class Transform:
     ) -> tuple[FileEntry, list[FileEntry]]:
         """`everything` split into its first row per key and (to quarantine) the later rows;
         unchanged when no key repeats."""
-        dataset = part.dataset
-        first, later = split_repeats(part.storage.scan_parquet([everything.key]), dataset.key)
+        first, later = split_repeats(part.storage.scan_parquet([everything.key]), part.dataset.key)
         if later is None:
             return everything, []
         # Two runs, not one with two sinks: a second read of the staged file costs less than
         # the memory two pipelines over one scan hold.
-        (written,) = write_parquet(
-            part.storage,
-            [(first, data_key("transform", dataset.name, part.day, part.run_id, part=1))],
-        )
-        (rejected,) = write_parquet(
-            part.storage,
-            [
-                (
-                    detach_strings(later),
-                    quarantine_key("transform", dataset.name, part.day, part.run_id),
-                )
-            ],
-        )
+        (written,) = write_parquet(part.storage, [(first, part.data_key(part=1))])
+        (rejected,) = write_parquet(part.storage, [(detach_strings(later), part.quarantine_key())])
         part.storage.delete(everything.key)
         return written, [rejected]
 

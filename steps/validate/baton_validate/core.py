@@ -7,10 +7,9 @@ from datetime import datetime
 
 import polars as pl
 
-from baton.contract import Contract, PartitionContext, failed_rules
+from baton.contract import REASONS, Contract, PartitionContext, any_failed, failed_rules
 from baton.uniqueness import ROW, is_repeat
 
-REASONS = "_reasons"
 IN_PARTITION = "in_partition"
 KEY_UNIQUE = "key_unique"
 
@@ -46,11 +45,3 @@ def split(
     # Reasons are built for rejected rows only: a list per row costs ~1 s per 650k rows.
     rejected = numbered.filter(broken).select(*contract.names, failed_rules(rules).alias(REASONS))
     return valid, rejected
-
-
-def any_failed(rules: Sequence[tuple[str, pl.Expr]]) -> pl.Expr:
-    """True for a row that fails any check: exactly the rows `failed_rules` gives a reason
-    (a null check result is no failure there, so it is none here)."""
-    if not rules:
-        return pl.lit(False)
-    return pl.any_horizontal([(~passes).fill_null(False) for _, passes in rules])

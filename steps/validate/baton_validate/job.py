@@ -5,15 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from baton.contract import PartitionContext
-from baton.lake import data_key, quarantine_key
 from baton.manifest import Manifest
-from baton.parquet import (
-    detach_strings,
-    peek_schema,
-    reason_counts,
-    schema_of,
-    write_parquet,
-)
+from baton.parquet import peek_schema, reason_counts, schema_of, write_with_quarantine
 from baton.references import load_references
 from baton.step import Output, Partition, Plan, read_upstream
 from baton.uniqueness import repeated_rows
@@ -43,23 +36,17 @@ class Validate:
             repeated_rows(frame, dataset.key),
         )
         valid, rejected = split(frame, dataset.contract, rules, part.run_id, datetime.now(UTC))
-        q_key = quarantine_key("validate", dataset.name, part.day, part.run_id)
-        written, bad = write_parquet(
+        written, quarantine = write_with_quarantine(
             part.storage,
-            [
-                (valid, data_key("validate", dataset.name, part.day, part.run_id)),
-                (detach_strings(rejected), q_key),
-            ],
+            (valid, part.data_key()),
+            (rejected, part.quarantine_key()),
         )
-        if not bad.rows:
-            part.storage.delete(q_key)
-        quarantine = [bad] if bad.rows else []
         return Output(
             files=[written],
             rows_in=staged.rows_out,
             rows_out=written.rows,
             quarantine=quarantine,
-            rows_quarantined=bad.rows,
+            rows_quarantined=sum(q.rows for q in quarantine),
             quarantine_reasons=reason_counts(part.storage, quarantine),
             schema=schema_of(valid),
         )

@@ -1,0 +1,30 @@
+"""Writing a step's kept and rejected rows: the quarantine exists only when rows were rejected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from baton.parquet import write_with_quarantine
+from baton.storage import LocalStorage
+
+FRAME = pl.LazyFrame({"n": [1, 2, 3], "s": ["a", "b", "c"]})
+
+
+def test_rejected_rows_are_written_to_the_quarantine(tmp_path: Path):
+    storage = LocalStorage(tmp_path)
+    good, bad = FRAME.filter(pl.col("n") < 3), FRAME.filter(pl.col("n") == 3)
+    written, quarantine = write_with_quarantine(storage, (good, "out.parquet"), (bad, "q.parquet"))
+    assert (written.key, written.rows) == ("out.parquet", 2)
+    assert [(q.key, q.rows) for q in quarantine] == [("q.parquet", 1)]
+    assert storage.scan_parquet(["q.parquet"]).collect()["s"].to_list() == ["c"]
+
+
+def test_no_rejected_rows_leave_no_quarantine_file(tmp_path: Path):
+    storage = LocalStorage(tmp_path)
+    bad = FRAME.filter(pl.lit(False))
+    written, quarantine = write_with_quarantine(storage, (FRAME, "out.parquet"), (bad, "q.parquet"))
+    assert written.rows == 3
+    assert quarantine == []
+    assert storage.stat("q.parquet") is None
