@@ -27,7 +27,14 @@ from baton.lake import STEPS
 from baton.stepcli import date_option
 from baton.storage import open_storage
 from baton_workflows.executions_cli import executions_app
-from baton_workflows.planner import Mode, Plan, Request, WorkflowModel, plan_backfill
+from baton_workflows.planner import (
+    Mode,
+    Plan,
+    Request,
+    WorkflowModel,
+    days_between,
+    plan_backfill,
+)
 from baton_workflows.rerun import execution_reruns, step_rerun
 from baton_workflows.serve_cli import serve_cmd
 from baton_workflows.status import known_days, recorded_durations, status_grid
@@ -46,7 +53,6 @@ from baton_workflows.verbs import (
     check_mode,
     console,
     date_range,
-    days_between,
     exit_codes,
     follow_execution,
     format_duration,
