@@ -37,7 +37,7 @@ from baton_workflows.planner import (
 )
 from baton_workflows.rerun import execution_reruns, step_rerun
 from baton_workflows.serve_cli import serve_cmd
-from baton_workflows.status import known_days, recorded_durations, status_grid
+from baton_workflows.status import PartitionStatus, known_days, recorded_durations, status_grid
 from baton_workflows.status_cli import print_status, status_cmd
 from baton_workflows.target import ExecutionInfo, OpsConfig, Target, open_target
 from baton_workflows.twin import pipeline_limits
@@ -137,9 +137,16 @@ def run_cmd(
 
 
 def _durations(
-    settings: Settings, config: OpsConfig, name: str, dates: Sequence[date]
+    settings: Settings,
+    config: OpsConfig,
+    name: str,
+    dates: Sequence[date],
+    grid: Sequence[PartitionStatus] | None = None,
 ) -> tuple[dict[str, float], str]:
-    """Typical step run times from the lake's manifests, and where they came from."""
+    """Typical step run times from the lake's manifests, and where they came from; `grid` is
+    the status of `dates` when the caller has read it already."""
+    if not dates:
+        return {}, "no partitions to plan"
     root = settings.lake_root
     if root.startswith("gs://") and config.target == "gcp":
         return {}, "defaults (a gs:// lake is not read to plan)"
@@ -148,7 +155,7 @@ def _durations(
     except BatonError:
         return {}, "defaults (no local lake)"
     dataset = datasets.get(name)
-    found = recorded_durations(status_grid(storage, dataset, dates))
+    found = recorded_durations(status_grid(storage, dataset, dates) if grid is None else grid)
     if not found:
         recent = known_days(storage, name, landed=False)[-60:]
         found = recorded_durations(status_grid(storage, dataset, recent))
@@ -198,10 +205,10 @@ def _plan_table(plan: Plan) -> Table:
     return table
 
 
-def _only_missing(settings: Settings, name: str, dates: list[date]) -> list[date]:
+def _only_missing(settings: Settings, name: str, dates: list[date]) -> list[PartitionStatus]:
+    """The status of the partitions of `dates` that are not current."""
     storage = open_storage(settings.lake_root)
-    grid = status_grid(storage, datasets.get(name), dates)
-    todo = [row.day for row in grid if not row.current]
+    todo = [row for row in status_grid(storage, datasets.get(name), dates) if not row.current]
     console.print(
         f"--only-missing: {len(dates) - len(todo)} of {len(dates)} partitions are loaded with "
         f"unchanged inputs; planning the other {len(todo)}"
@@ -250,10 +257,11 @@ def backfill_cmd(
     with exit_codes():
         settings, config = load_config(target, project, region, workflow)
         name = check_dataset(dataset)
-        dates = days_between(start, end)
+        dates, todo = days_between(start, end), None
         if only_missing:
-            dates = _only_missing(settings, name, dates)
-        durations, source = _durations(settings, config, name, dates or days_between(start, end))
+            todo = _only_missing(settings, name, dates)
+            dates = [row.day for row in todo]
+        durations, source = _durations(settings, config, name, dates, todo)
         limits, model = pipeline_limits(), WorkflowModel()
         if config.target == "local":
             # Locally a batched job runs `concurrency` tasks at once, each a local process.
