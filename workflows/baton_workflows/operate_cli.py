@@ -404,7 +404,7 @@ def _rerun_step(
         f"[{colour}]{'succeeded' if run.succeeded else 'failed'}[/{colour}]: {run.name or run.job}"
         f" ({escape(run.message)}); logs: {escape(run.log_uri or '-')}"
     )
-    print_status(settings, name, [day])
+    print_status(open_storage(settings.lake_root), name, [day])
     return run.succeeded
 
 
