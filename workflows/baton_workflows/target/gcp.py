@@ -10,7 +10,6 @@ Credentials, except for an endpoint on loopback (`baton serve`): anonymous, and 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
@@ -227,7 +226,7 @@ class GcpTarget:
         from google.cloud import run_v2
 
         job = get_job(step)
-        args, env = job_overrides(day, dataset, f"rerun-{uuid.uuid4()}", force=force)
+        args, env = job_overrides(day, dataset, force=force)
         container = run_v2.RunJobRequest.Overrides.ContainerOverride(
             args=args, env=[run_v2.EnvVar(name=k, value=v) for k, v in env.items()]
         )

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -106,7 +105,7 @@ class LocalTarget:
 
     def run_job(self, step: str, day: date, dataset: str, *, force: bool) -> JobRun:
         """Run one job through the local job runner; logs under `$BATON_HOME/jobs/`."""
-        args, env = job_overrides(day, dataset, f"rerun-{uuid.uuid4()}", force=force)
+        args, env = job_overrides(day, dataset, force=force)
         request = RunRequest(step, f"{self.job_prefix}{step}", tuple(args), env)
         execution = self.runner.run(request, log_root=(self.settings.home / "jobs").resolve())
         return job_run(execution)
