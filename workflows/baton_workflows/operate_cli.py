@@ -431,13 +431,14 @@ def _rerun_execution(tgt: Target, execution_id: str, settings: Settings, config:
         console.print(f"nothing to rerun: no partition failed in execution {info.id}")
         return True
     ok = True
+    storage = watch_storage(settings, config)
     for argument in reruns:
         console.print(
             f"rerunning {', '.join(argument['steps'])} for {len(argument['dates'])} partition(s)"
         )
         started = tgt.start(argument)
         name = str(argument.get("dataset") or "flights")
-        final = follow_execution(tgt, started, argument, name, watch_storage(settings, config))
+        final = follow_execution(tgt, started, argument, name, storage)
         ok = ok and final.state == "SUCCEEDED"
     return ok
 
