@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from baton.errors import ExitCode
-from baton_workflows.server import ServeOptions, build_server
 from baton_workflows.verbs import (
     WorkflowOpt,
     console,
@@ -45,6 +44,10 @@ def serve_cmd(
       BATON_WORKFLOWS_ENDPOINT=127.0.0.1:8081 BATON_RUN_ENDPOINT=http://127.0.0.1:8080 \\
         baton run --date 2013-01-02 --target gcp
     """
+    # Imported here: the servers pull in grpc and Google's client libraries, which no other
+    # `baton` command needs at start-up.
+    from baton_workflows.server import ServeOptions, build_server
+
     with exit_codes():
         settings, config = load_config(None, workflow=workflow)
         options = ServeOptions(
