@@ -119,15 +119,12 @@ def run_cmd(
         argument |= {"dataset": name, "concurrency": concurrency, "mode": mode}
         if force:
             argument["force"] = True
-        tgt = open_target(config, settings, os.environ, parallelism=concurrency)
-        try:
+        with open_target(config, settings, os.environ, parallelism=concurrency) as tgt:
             info = tgt.start(argument)
             if detach:
                 console.print(f"started execution {info.id} ({info.where})")
                 return
             final = follow_execution(tgt, info, argument, name, watch_storage(settings, config))
-        finally:
-            tgt.close()
     if final.state != "SUCCEEDED":
         console.print(f"to rerun what failed: baton rerun --execution {final.id}")
         raise typer.Exit(int(ExitCode.BUG))
@@ -302,10 +299,9 @@ def _print_plan(plan: Plan, config: OpsConfig) -> None:
 def _run_plan(
     plan: Plan, settings: Settings, config: OpsConfig, name: str, concurrency: int
 ) -> None:
-    tgt = open_target(config, settings, os.environ, parallelism=concurrency)
     storage = watch_storage(settings, config)
     failed: list[ExecutionInfo] = []
-    try:
+    with open_target(config, settings, os.environ, parallelism=concurrency) as tgt:
         for i, planned in enumerate(plan.executions, 1):
             console.print(
                 f"execution {i} of {len(plan.executions)}: {len(planned.dates)} partitions"
@@ -314,8 +310,6 @@ def _run_plan(
             final = follow_execution(tgt, info, planned.argument, name, storage)
             if final.state != "SUCCEEDED":
                 failed.append(final)
-    finally:
-        tgt.close()
     if failed:
         for info in failed:
             dates = (info.summary or {}).get("failed") or []
@@ -368,8 +362,7 @@ def rerun_cmd(
         raise typer.BadParameter(f"unknown step {step!r}; steps are {', '.join(STEPS)}")
     with exit_codes():
         settings, config = load_config(target, project, region, workflow)
-        tgt = open_target(config, settings, os.environ)
-        try:
+        with open_target(config, settings, os.environ) as tgt:
             if execution is not None:
                 ok = _rerun_execution(tgt, execution, settings, config)
             else:
@@ -377,8 +370,6 @@ def rerun_cmd(
                 ok = _rerun_step(
                     tgt, day, step, check_dataset(dataset), downstream, settings, config
                 )
-        finally:
-            tgt.close()
     if not ok:
         raise typer.Exit(int(ExitCode.BUG))
 
