@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from baton.errors import ExitCode
+from baton_workflows.target.gcp import LOOPBACK
 from baton_workflows.verbs import (
     WorkflowOpt,
     console,
@@ -58,7 +59,7 @@ def serve_cmd(
         except OSError as err:
             console.print(f"[red]error[/red]: cannot listen: {err}; pick other ports")
             raise typer.Exit(int(ExitCode.CONFIG)) from err
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOOPBACK:
         console.print(f"[yellow]warning[/yellow]: listening on {host} with no authentication")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

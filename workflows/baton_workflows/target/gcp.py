@@ -15,7 +15,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from baton.errors import ConfigError, TransientError, UnavailableError
 from baton.jobs import get_job
@@ -26,17 +26,16 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 START_MARGIN_S = 600  # queueing and start-up on top of the job's own worst case
 
 
+def _split(endpoint: str) -> SplitResult:
+    """An endpoint given as a URL or as bare `host:port`."""
+    return urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+
+
 def is_loopback(endpoint: str | None) -> bool:
     """Whether an API endpoint override points at this machine."""
     if not endpoint:
         return False
-    host = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname
-    return host in LOOPBACK
-
-
-def _host_port(endpoint: str) -> str:
-    parts = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
-    return parts.netloc
+    return _split(endpoint).hostname in LOOPBACK
 
 
 @contextmanager
@@ -113,7 +112,7 @@ class GcpTarget:
                         ExecutionsGrpcTransport,
                     )
 
-                    channel = grpc.insecure_channel(_host_port(endpoint or ""))
+                    channel = grpc.insecure_channel(_split(endpoint or "").netloc)
                     transport = ExecutionsGrpcTransport(channel=channel)
                     self._executions = executions_v1.ExecutionsClient(transport=transport)
                 else:
