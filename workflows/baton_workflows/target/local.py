@@ -107,7 +107,7 @@ class LocalTarget:
         args, env = job_overrides(day, dataset, force=force)
         deployed = self.engine.user_env["BATON_JOB_PREFIX"] + step
         request = RunRequest(step, deployed, tuple(args), env)
-        execution = self.runner.run(request, log_root=(self.settings.home / "jobs").resolve())
+        execution = self.runner.run(request, log_root=self.settings.home / "jobs")
         return job_run(execution)
 
     def close(self) -> None:
