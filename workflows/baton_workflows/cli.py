@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import date, timedelta
 from typing import Annotated
 
 import typer
@@ -15,6 +14,7 @@ from baton.errors import BatonError
 from baton.ledger import ledger
 from baton.storage import open_storage
 from baton_workflows.operate_cli import register
+from baton_workflows.planner import days_between
 from baton_workflows.seed import seed
 from baton_workflows.verbs import DateOpt
 from baton_workflows.workflow_cli import app as workflow_app
@@ -28,10 +28,6 @@ app = typer.Typer(
 console = Console()
 app.add_typer(workflow_app, name="workflow")
 register(app)
-
-
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 @app.command("seed")
@@ -70,7 +66,7 @@ def summary_cmd(
     table = Table(
         "date", "landed", "loaded", "quarantined", "balanced", title=f"{dataset} in {storage.root}"
     )
-    rows = ledger(storage, dataset, _days(start, end))
+    rows = ledger(storage, dataset, days_between(start, end))
     for row in rows:
         table.add_row(
             row.day.isoformat(),

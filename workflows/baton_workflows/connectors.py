@@ -45,28 +45,25 @@ def _rfc3339(seconds: float | None) -> str | None:
     return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def _not_found(message: str) -> WorkflowError:
+def _http_error(code: int, status: str, message: str) -> WorkflowError:
+    """The HttpError a connector raises for a refused request, with Google's error body."""
     return WorkflowError(
         {
             "message": message,
-            "code": 404,
+            "code": code,
             "tags": ["HttpError"],
-            "body": {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}},
+            "body": {"error": {"code": code, "message": message, "status": status}},
             "headers": {},
         }
     )
+
+
+def _not_found(message: str) -> WorkflowError:
+    return _http_error(404, "NOT_FOUND", message)
 
 
 def _invalid(message: str) -> WorkflowError:
-    return WorkflowError(
-        {
-            "message": message,
-            "code": 400,
-            "tags": ["HttpError"],
-            "body": {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}},
-            "headers": {},
-        }
-    )
+    return _http_error(400, "INVALID_ARGUMENT", message)
 
 
 def _check_keys(what: str, value: Any, allowed: set[str]) -> dict[str, Any]:
@@ -131,6 +128,7 @@ class RunJobConnector:
         self.runner = runner
         self.project = project
         self.location = location
+        self.parent = f"projects/{project}/locations/{location}"
         self.job_prefix = job_prefix
 
     def _job(self, name: Any) -> tuple[str, str]:
@@ -146,10 +144,7 @@ class RunJobConnector:
         if (project, location) != (self.project, self.location) or step not in self.runner.jobs:
             raise _not_found(
                 f"Resource '{name}' was not found (local jobs: "
-                + ", ".join(
-                    f"projects/{self.project}/locations/{self.location}/jobs/{self.job_prefix}{j}"
-                    for j in self.runner.jobs
-                )
+                + ", ".join(f"{self.parent}/jobs/{self.job_prefix}{j}" for j in self.runner.jobs)
                 + ")"
             )
         return step, deployed
@@ -177,9 +172,7 @@ class RunJobConnector:
 
     def execution_map(self, execution: JobExecution) -> dict[str, Any]:
         """The Execution resource a finished (or failed) execution reads as."""
-        job_path = (
-            f"projects/{self.project}/locations/{self.location}/jobs/{execution.deployed_name}"
-        )
+        job_path = f"{self.parent}/jobs/{execution.deployed_name}"
         state = "CONDITION_SUCCEEDED" if execution.succeeded else "CONDITION_FAILED"
         return {
             "@type": "type.googleapis.com/google.cloud.run.v2.Execution",
@@ -214,11 +207,7 @@ class RunJobConnector:
             threading.Thread(
                 target=self._run_quietly, args=(request, log_root), daemon=True
             ).start()
-            return {
-                "name": f"projects/{self.project}/locations/{self.location}/operations/"
-                f"{uuid.uuid4()}",
-                "done": False,
-            }
+            return {"name": f"{self.parent}/operations/{uuid.uuid4()}", "done": False}
         try:
             execution = self.runner.run(
                 request, log_root=log_root, deadline_s=timeout, cancel=call.cancel
@@ -240,8 +229,7 @@ class RunJobConnector:
                 ),
                 "tags": ["OperationError"],
                 "operation": {
-                    "name": f"projects/{self.project}/locations/{self.location}/operations/"
-                    f"{uuid.uuid4()}",
+                    "name": f"{self.parent}/operations/{uuid.uuid4()}",
                     "done": True,
                     "error": {"code": 2, "message": "Execution failed: non-zero exit code"},
                     "metadata": resource,

@@ -68,11 +68,8 @@ def executions_list_cmd(
     """
     with exit_codes():
         settings, config = load_config(target, project, region, workflow)
-        tgt = open_target(config, settings, os.environ)
-        try:
+        with open_target(config, settings, os.environ) as tgt:
             found = tgt.list(limit)
-        finally:
-            tgt.close()
     if as_json:
         typer.echo(json.dumps([_info_json(i) for i in found], indent=2, default=str))
         return
@@ -110,12 +107,9 @@ def executions_describe_cmd(
     """
     with exit_codes():
         settings, config = load_config(target, project, region, workflow)
-        tgt = open_target(config, settings, os.environ)
-        try:
+        with open_target(config, settings, os.environ) as tgt:
             info = tgt.get(execution)
             entries = tgt.step_entries(info.id)
-        finally:
-            tgt.close()
     if as_json:
         doc = _info_json(info) | {"step_entries": entries}
         typer.echo(json.dumps(doc, indent=2, default=str))
@@ -177,9 +171,6 @@ def executions_cancel_cmd(
     """
     with exit_codes():
         settings, config = load_config(target, project, region, workflow)
-        tgt = open_target(config, settings, os.environ)
-        try:
+        with open_target(config, settings, os.environ) as tgt:
             info = tgt.cancel(execution)
-        finally:
-            tgt.close()
     console.print(f"execution {info.id}: {info.state}")

@@ -7,13 +7,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from typing import Any
 
 from baton.errors import BatonError
 from baton.lake import STEPS, attempt_key, parse_date
 from baton.manifest import AttemptRecord, read_attempt
 from baton.storage import Storage
+from baton_workflows.planner import days_between
 from baton_workflows.progress import (
     Cell,
     Key,
@@ -65,8 +65,7 @@ def tracked_for(info: ExecutionInfo, argument: Mapping[str, Any], dataset: str) 
     elif "date" in argument:
         dates = [parse_date(argument["date"])]
     else:
-        start, end = parse_date(argument["start"]), parse_date(argument["end"])
-        dates = [date.fromordinal(o) for o in range(start.toordinal(), end.toordinal() + 1)]
+        dates = days_between(parse_date(argument["start"]), parse_date(argument["end"]))
     steps = argument.get("steps") or STEPS
     ordered = tuple(s for s in STEPS if s in steps)
     return Tracked(info.id, str(argument.get("dataset") or dataset), tuple(sorted(dates)), ordered)

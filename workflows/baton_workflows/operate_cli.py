@@ -27,10 +27,17 @@ from baton.lake import STEPS
 from baton.stepcli import date_option
 from baton.storage import open_storage
 from baton_workflows.executions_cli import executions_app
-from baton_workflows.planner import Mode, Plan, Request, WorkflowModel, plan_backfill
+from baton_workflows.planner import (
+    Mode,
+    Plan,
+    Request,
+    WorkflowModel,
+    days_between,
+    plan_backfill,
+)
 from baton_workflows.rerun import execution_reruns, step_rerun
 from baton_workflows.serve_cli import serve_cmd
-from baton_workflows.status import known_days, recorded_durations, status_grid
+from baton_workflows.status import PartitionStatus, known_days, recorded_durations, status_grid
 from baton_workflows.status_cli import print_status, status_cmd
 from baton_workflows.target import ExecutionInfo, OpsConfig, Target, open_target
 from baton_workflows.twin import pipeline_limits
@@ -46,7 +53,6 @@ from baton_workflows.verbs import (
     check_mode,
     console,
     date_range,
-    days_between,
     exit_codes,
     follow_execution,
     format_duration,
@@ -113,15 +119,12 @@ def run_cmd(
         argument |= {"dataset": name, "concurrency": concurrency, "mode": mode}
         if force:
             argument["force"] = True
-        tgt = open_target(config, settings, os.environ, parallelism=concurrency)
-        try:
+        with open_target(config, settings, os.environ, parallelism=concurrency) as tgt:
             info = tgt.start(argument)
             if detach:
                 console.print(f"started execution {info.id} ({info.where})")
                 return
             final = follow_execution(tgt, info, argument, name, watch_storage(settings, config))
-        finally:
-            tgt.close()
     if final.state != "SUCCEEDED":
         console.print(f"to rerun what failed: baton rerun --execution {final.id}")
         raise typer.Exit(int(ExitCode.BUG))
@@ -131,9 +134,16 @@ def run_cmd(
 
 
 def _durations(
-    settings: Settings, config: OpsConfig, name: str, dates: Sequence[date]
+    settings: Settings,
+    config: OpsConfig,
+    name: str,
+    dates: Sequence[date],
+    grid: Sequence[PartitionStatus] | None = None,
 ) -> tuple[dict[str, float], str]:
-    """Typical step run times from the lake's manifests, and where they came from."""
+    """Typical step run times from the lake's manifests, and where they came from; `grid` is
+    the status of `dates` when the caller has read it already."""
+    if not dates:
+        return {}, "no partitions to plan"
     root = settings.lake_root
     if root.startswith("gs://") and config.target == "gcp":
         return {}, "defaults (a gs:// lake is not read to plan)"
@@ -142,7 +152,7 @@ def _durations(
     except BatonError:
         return {}, "defaults (no local lake)"
     dataset = datasets.get(name)
-    found = recorded_durations(status_grid(storage, dataset, dates))
+    found = recorded_durations(status_grid(storage, dataset, dates) if grid is None else grid)
     if not found:
         recent = known_days(storage, name, landed=False)[-60:]
         found = recorded_durations(status_grid(storage, dataset, recent))
@@ -192,10 +202,10 @@ def _plan_table(plan: Plan) -> Table:
     return table
 
 
-def _only_missing(settings: Settings, name: str, dates: list[date]) -> list[date]:
+def _only_missing(settings: Settings, name: str, dates: list[date]) -> list[PartitionStatus]:
+    """The status of the partitions of `dates` that are not current."""
     storage = open_storage(settings.lake_root)
-    grid = status_grid(storage, datasets.get(name), dates)
-    todo = [row.day for row in grid if not row.current]
+    todo = [row for row in status_grid(storage, datasets.get(name), dates) if not row.current]
     console.print(
         f"--only-missing: {len(dates) - len(todo)} of {len(dates)} partitions are loaded with "
         f"unchanged inputs; planning the other {len(todo)}"
@@ -244,10 +254,11 @@ def backfill_cmd(
     with exit_codes():
         settings, config = load_config(target, project, region, workflow)
         name = check_dataset(dataset)
-        dates = days_between(start, end)
+        dates, todo = days_between(start, end), None
         if only_missing:
-            dates = _only_missing(settings, name, dates)
-        durations, source = _durations(settings, config, name, dates or days_between(start, end))
+            todo = _only_missing(settings, name, dates)
+            dates = [row.day for row in todo]
+        durations, source = _durations(settings, config, name, dates, todo)
         limits, model = pipeline_limits(), WorkflowModel()
         if config.target == "local":
             # Locally a batched job runs `concurrency` tasks at once, each a local process.
@@ -288,10 +299,9 @@ def _print_plan(plan: Plan, config: OpsConfig) -> None:
 def _run_plan(
     plan: Plan, settings: Settings, config: OpsConfig, name: str, concurrency: int
 ) -> None:
-    tgt = open_target(config, settings, os.environ, parallelism=concurrency)
     storage = watch_storage(settings, config)
     failed: list[ExecutionInfo] = []
-    try:
+    with open_target(config, settings, os.environ, parallelism=concurrency) as tgt:
         for i, planned in enumerate(plan.executions, 1):
             console.print(
                 f"execution {i} of {len(plan.executions)}: {len(planned.dates)} partitions"
@@ -300,8 +310,6 @@ def _run_plan(
             final = follow_execution(tgt, info, planned.argument, name, storage)
             if final.state != "SUCCEEDED":
                 failed.append(final)
-    finally:
-        tgt.close()
     if failed:
         for info in failed:
             dates = (info.summary or {}).get("failed") or []
@@ -354,8 +362,7 @@ def rerun_cmd(
         raise typer.BadParameter(f"unknown step {step!r}; steps are {', '.join(STEPS)}")
     with exit_codes():
         settings, config = load_config(target, project, region, workflow)
-        tgt = open_target(config, settings, os.environ)
-        try:
+        with open_target(config, settings, os.environ) as tgt:
             if execution is not None:
                 ok = _rerun_execution(tgt, execution, settings, config)
             else:
@@ -363,8 +370,6 @@ def rerun_cmd(
                 ok = _rerun_step(
                     tgt, day, step, check_dataset(dataset), downstream, settings, config
                 )
-        finally:
-            tgt.close()
     if not ok:
         raise typer.Exit(int(ExitCode.BUG))
 
@@ -390,7 +395,7 @@ def _rerun_step(
         f"[{colour}]{'succeeded' if run.succeeded else 'failed'}[/{colour}]: {run.name or run.job}"
         f" ({escape(run.message)}); logs: {escape(run.log_uri or '-')}"
     )
-    print_status(settings, name, [day])
+    print_status(open_storage(settings.lake_root), name, [day])
     return run.succeeded
 
 
@@ -417,13 +422,14 @@ def _rerun_execution(tgt: Target, execution_id: str, settings: Settings, config:
         console.print(f"nothing to rerun: no partition failed in execution {info.id}")
         return True
     ok = True
+    storage = watch_storage(settings, config)
     for argument in reruns:
         console.print(
             f"rerunning {', '.join(argument['steps'])} for {len(argument['dates'])} partition(s)"
         )
         started = tgt.start(argument)
         name = str(argument.get("dataset") or "flights")
-        final = follow_execution(tgt, started, argument, name, watch_storage(settings, config))
+        final = follow_execution(tgt, started, argument, name, storage)
         ok = ok and final.state == "SUCCEEDED"
     return ok
 

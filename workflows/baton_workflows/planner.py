@@ -182,6 +182,11 @@ class Plan:
         }
 
 
+def days_between(start: date, end: date) -> list[date]:
+    """Every date from `start` to `end`, inclusive."""
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
 def polls(duration_s: float, model: WorkflowModel) -> int:
     """Connector polls while a job execution of `duration_s` runs (exponential backoff, capped)."""
     waited, delay, count = 0.0, model.poll_initial_s, 0

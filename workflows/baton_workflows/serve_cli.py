@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from baton.errors import ExitCode
-from baton_workflows.server import ServeOptions, build_server
+from baton_workflows.target.gcp import LOOPBACK
 from baton_workflows.verbs import (
     WorkflowOpt,
     console,
@@ -45,6 +45,10 @@ def serve_cmd(
       BATON_WORKFLOWS_ENDPOINT=127.0.0.1:8081 BATON_RUN_ENDPOINT=http://127.0.0.1:8080 \\
         baton run --date 2013-01-02 --target gcp
     """
+    # Imported here: the servers pull in grpc and Google's client libraries, which no other
+    # `baton` command needs at start-up.
+    from baton_workflows.server import ServeOptions, build_server
+
     with exit_codes():
         settings, config = load_config(None, workflow=workflow)
         options = ServeOptions(
@@ -55,7 +59,7 @@ def serve_cmd(
         except OSError as err:
             console.print(f"[red]error[/red]: cannot listen: {err}; pick other ports")
             raise typer.Exit(int(ExitCode.CONFIG)) from err
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOOPBACK:
         console.print(f"[yellow]warning[/yellow]: listening on {host} with no authentication")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

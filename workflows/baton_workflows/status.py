@@ -17,7 +17,15 @@ from statistics import median
 
 from baton.dataset import Dataset
 from baton.errors import DataError
-from baton.lake import LANDING, OUTPUT_ZONE, STEPS, attempt_key, manifest_key
+from baton.lake import (
+    INPUT_STEP,
+    LANDING,
+    MANIFEST,
+    OUTPUT_ZONE,
+    STEPS,
+    attempt_key,
+    manifest_key,
+)
 from baton.manifest import AttemptRecord, Manifest, read_attempt, read_manifest
 from baton.storage import Storage
 
@@ -86,12 +94,10 @@ class Observation:
 def _inputs_current(
     step: str, manifest: Manifest, seen: Observation, day: date, dataset: str
 ) -> bool:
-    upstream_key = (
-        manifest_key(STEPS[STEPS.index(step) - 1], dataset, day) if step != STEPS[0] else None
-    )
+    before = INPUT_STEP.get(step)
+    upstream_key = manifest_key(before, dataset, day) if before else None
     for ref in manifest.inputs:
         if ref.key == upstream_key:
-            before = STEPS[STEPS.index(step) - 1]
             now = seen.manifests.get(before)
             if now is None or now[1] != ref.digest:
                 return False
@@ -178,7 +184,7 @@ def observe(storage: Storage, dataset: Dataset, day: date) -> Observation:
         ref.key
         for manifest, _ in manifests.values()
         for ref in manifest.inputs
-        if not ref.key.endswith("/_manifest.json")
+        if not ref.key.endswith(f"/{MANIFEST}")
     }
     digests = {}
     for key in sorted(object_keys):

@@ -13,10 +13,10 @@ import typer
 from rich.table import Table
 
 from baton import datasets
-from baton.config import Settings, load_settings
+from baton.config import load_settings
 from baton.lake import STEPS
 from baton.stepcli import date_option
-from baton.storage import open_storage
+from baton.storage import Storage, open_storage
 from baton_workflows.status import PartitionStatus, State, known_days, status_grid
 from baton_workflows.verbs import (
     DatasetOpt,
@@ -48,10 +48,13 @@ def _status_text(row: PartitionStatus, step: str) -> str:
     return f"[{STATE_STYLE[cell.state]}]{text}[/{STATE_STYLE[cell.state]}]"
 
 
+def _totals(grid: Sequence[PartitionStatus]) -> dict[str, int]:
+    totals = {"partitions": len(grid), "current": sum(r.current for r in grid)}
+    return totals | {s.value: sum(c.state is s for r in grid for c in r.cells) for s in State}
+
+
 def status_json(lake: str, dataset: str, grid: Sequence[PartitionStatus]) -> dict[str, Any]:
     """The stable `baton status --json` document."""
-    totals = {"partitions": len(grid), "current": sum(r.current for r in grid)}
-    totals |= {s.value: sum(c.state is s for r in grid for c in r.cells) for s in State}
     return {
         "dataset": dataset,
         "lake": lake,
@@ -77,18 +80,18 @@ def status_json(lake: str, dataset: str, grid: Sequence[PartitionStatus]) -> dic
             }
             for row in grid
         ],
-        "totals": totals,
+        "totals": _totals(grid),
     }
 
 
-def print_status(settings: Settings, name: str, dates: Sequence[date]) -> None:
-    storage = open_storage(settings.lake_root)
+def print_status(storage: Storage, name: str, dates: Sequence[date]) -> None:
+    """The status grid of `dates` as a table, then the totals."""
     grid = status_grid(storage, datasets.get(name), dates)
     table = Table("date", *STEPS, title=f"{name} in {storage.root}")
     for row in grid:
         table.add_row(row.day.isoformat(), *(_status_text(row, s) for s in STEPS))
     console.print(table)
-    doc = status_json(storage.root, name, grid)["totals"]
+    doc = _totals(grid)
     console.print(
         f"{doc['current']} of {doc['partitions']} partitions current; cells: "
         + ", ".join(f"{doc[s.value]} {s.value}" for s in State)
@@ -127,4 +130,4 @@ def status_cmd(
             grid = status_grid(storage, datasets.get(name), dates)
             typer.echo(json.dumps(status_json(storage.root, name, grid), indent=2))
             return
-        print_status(settings, name, dates)
+        print_status(storage, name, dates)

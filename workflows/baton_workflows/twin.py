@@ -69,10 +69,10 @@ def local_engine(
             lambda: open_storage(settings.lake_root), bucket=bucket, prefix=prefix
         ),
     }
-    # Absolute: job logs are reported as file:// URIs (logUri), which a relative BATON_HOME
-    # (the default `.baton`) cannot express.
+    # settings.home is absolute (Settings resolves it): job logs are reported as file:// URIs
+    # (logUri), which a relative path cannot express.
     return Engine(
-        ExecutionStore((settings.home / "executions").resolve()),
+        ExecutionStore(settings.home / "executions"),
         connectors=connectors,
         user_env=env,
         clock=clock,

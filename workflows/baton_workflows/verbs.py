@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +20,7 @@ from baton.errors import BatonError, ExitCode
 from baton.stepcli import date_option
 from baton.storage import Storage, open_storage
 from baton_workflows.follow import LakeWatch, follow, tracked_for
+from baton_workflows.planner import days_between
 from baton_workflows.progress import ProgressView
 from baton_workflows.target import ExecutionInfo, OpsConfig, Target, load_ops_config
 from baton_workflows.target.gcp import is_loopback
@@ -95,11 +96,6 @@ def check_dataset(name: str | None) -> str:
     chosen = name or os.environ.get("BATON_DATASET") or "flights"
     datasets.get(chosen)  # ConfigError listing the known ones
     return chosen
-
-
-def days_between(start: date, end: date) -> list[date]:
-    """Every date from `start` to `end`, inclusive."""
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def date_range(day: date | None, start: date | None, end: date | None) -> list[date]:

@@ -108,7 +108,7 @@ def build_server(settings: Settings, environ: Mapping[str, str], options: ServeO
     jobs = CloudRunJobs(
         cast(RunJobConnector, engine.connectors[RUN_JOB]),
         lambda: LocalJobRunner(baton_jobs(), base_env=dict(environ)),
-        (settings.home / "jobs").resolve(),
+        settings.home / "jobs",
     )
     http = make_http_server(Api(workflows, jobs), options.host, options.port)
     grpc_server, grpc_port = make_grpc_server(workflows, options.host, options.grpc_port)

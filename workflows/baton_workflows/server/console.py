@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import time
-from typing import Any
 
 from baton_workflows.server.executions import WorkflowExecutions
+from baton_workflows.target.local import execution_info
+from baton_workflows.target.protocol import ExecutionInfo
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
@@ -20,18 +21,15 @@ PAGE = """<!doctype html>
 """
 
 
-def _row(record: Any) -> str:
-    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.start))
-    duration = f"{record.duration:.1f} s" if record.duration is not None else "running"
-    summary = record.result if isinstance(record.result, dict) else None
-    if summary is None and isinstance(record.error, dict):
-        summary = record.error.get("summary")
-    failed = ", ".join(summary.get("failed", [])) if isinstance(summary, dict) else ""
-    if record.state == "FAILED" and not failed and isinstance(record.error, dict):
-        failed = str(record.error.get("message", ""))
-    cells = (record.id, record.state, started, duration, record.argument, failed)
+def _row(info: ExecutionInfo) -> str:
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.start))
+    duration = f"{info.duration:.1f} s" if info.duration is not None else "running"
+    failed = ", ".join((info.summary or {}).get("failed") or [])
+    if info.state == "FAILED" and not failed:
+        failed = info.error_message
+    cells = (info.id, info.state, started, duration, info.argument, failed)
     return (
-        f'<tr class="{html.escape(record.state)}">'
+        f'<tr class="{html.escape(info.state)}">'
         + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
         + "</tr>"
     )
@@ -43,5 +41,6 @@ def render_console(workflows: WorkflowExecutions, limit: int = 200) -> str:
     return PAGE.format(
         parent=html.escape(workflows.parent),
         workflow=html.escape(workflows.workflow),
-        rows="\n".join(_row(r) for r in records) or "<tr><td>no executions yet</td></tr>",
+        rows="\n".join(_row(execution_info(workflows.engine, r)) for r in records)
+        or "<tr><td>no executions yet</td></tr>",
     )

@@ -60,7 +60,6 @@ class CloudRunJobs:
         self.connector = connector
         self.runner_factory = runner_factory
         self.log_root = Path(log_root)
-        self.prefix = f"projects/{connector.project}/locations/{connector.location}"
         self._operations: dict[str, _Operation] = {}
         self._lock = threading.Lock()
 
@@ -71,7 +70,9 @@ class CloudRunJobs:
         except WorkflowError as err:
             raise _api_error(err) from err
         # One runner per operation: its history holds exactly this operation's execution.
-        op = _Operation(f"{self.prefix}/operations/{uuid.uuid4()}", request, self.runner_factory())
+        op = _Operation(
+            f"{self.connector.parent}/operations/{uuid.uuid4()}", request, self.runner_factory()
+        )
         with self._lock:
             self._operations[op.name] = op
         threading.Thread(target=self._execute, args=(op,), daemon=True).start()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from baton.config import Settings
 from baton_workflows.target.config import OpsConfig, load_ops_config
@@ -22,14 +23,22 @@ __all__ = [
 ]
 
 
+@contextmanager
 def open_target(
     config: OpsConfig,
     settings: Settings,
     environ: Mapping[str, str],
     *,
     parallelism: int | None = None,
-) -> Target:
-    """The target `config` names; `parallelism` caps a local job execution's running tasks."""
+) -> Iterator[Target]:
+    """The target `config` names, closed on the way out; `parallelism` caps a local job
+    execution's running tasks."""
+    target: Target
     if config.target == "gcp":
-        return GcpTarget(config)
-    return LocalTarget(settings, environ, workflow=config.workflow, parallelism=parallelism)
+        target = GcpTarget(config)
+    else:
+        target = LocalTarget(settings, environ, workflow=config.workflow, parallelism=parallelism)
+    try:
+        yield target
+    finally:
+        target.close()

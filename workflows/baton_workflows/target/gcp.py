@@ -10,13 +10,12 @@ Credentials, except for an endpoint on loopback (`baton serve`): anonymous, and 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from baton.errors import ConfigError, TransientError, UnavailableError
 from baton.jobs import get_job
@@ -27,17 +26,16 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 START_MARGIN_S = 600  # queueing and start-up on top of the job's own worst case
 
 
+def _split(endpoint: str) -> SplitResult:
+    """An endpoint given as a URL or as bare `host:port`."""
+    return urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+
+
 def is_loopback(endpoint: str | None) -> bool:
     """Whether an API endpoint override points at this machine."""
     if not endpoint:
         return False
-    host = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname
-    return host in LOOPBACK
-
-
-def _host_port(endpoint: str) -> str:
-    parts = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
-    return parts.netloc
+    return _split(endpoint).hostname in LOOPBACK
 
 
 @contextmanager
@@ -114,7 +112,7 @@ class GcpTarget:
                         ExecutionsGrpcTransport,
                     )
 
-                    channel = grpc.insecure_channel(_host_port(endpoint or ""))
+                    channel = grpc.insecure_channel(_split(endpoint or "").netloc)
                     transport = ExecutionsGrpcTransport(channel=channel)
                     self._executions = executions_v1.ExecutionsClient(transport=transport)
                 else:
@@ -227,7 +225,7 @@ class GcpTarget:
         from google.cloud import run_v2
 
         job = get_job(step)
-        args, env = job_overrides(day, dataset, f"rerun-{uuid.uuid4()}", force=force)
+        args, env = job_overrides(day, dataset, force=force)
         container = run_v2.RunJobRequest.Overrides.ContainerOverride(
             args=args, env=[run_v2.EnvVar(name=k, value=v) for k, v in env.items()]
         )

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -13,7 +12,7 @@ from baton.config import Settings
 from baton_workflows.engine import Engine, ExecutionRecord
 from baton_workflows.jobrunner import JobExecution, LocalJobRunner, RunRequest, baton_jobs
 from baton_workflows.target.protocol import ExecutionInfo, JobRun, job_overrides, short_id
-from baton_workflows.twin import PIPELINE, local_engine, user_env
+from baton_workflows.twin import PIPELINE, local_engine
 
 CANCEL_WAIT_S = 10.0
 
@@ -68,7 +67,6 @@ class LocalTarget:
     ) -> None:
         self.settings = settings
         self.workflow = workflow
-        self.job_prefix = user_env(settings, environ)["BATON_JOB_PREFIX"]
         # parallelism caps the tasks of one job execution running at once (batched mode);
         # Cloud Run runs them side by side up to the region's quota, a laptop cannot.
         self.runner = LocalJobRunner(baton_jobs(), base_env=dict(environ), parallelism=parallelism)
@@ -106,9 +104,10 @@ class LocalTarget:
 
     def run_job(self, step: str, day: date, dataset: str, *, force: bool) -> JobRun:
         """Run one job through the local job runner; logs under `$BATON_HOME/jobs/`."""
-        args, env = job_overrides(day, dataset, f"rerun-{uuid.uuid4()}", force=force)
-        request = RunRequest(step, f"{self.job_prefix}{step}", tuple(args), env)
-        execution = self.runner.run(request, log_root=(self.settings.home / "jobs").resolve())
+        args, env = job_overrides(day, dataset, force=force)
+        deployed = self.engine.user_env["BATON_JOB_PREFIX"] + step
+        request = RunRequest(step, deployed, tuple(args), env)
+        execution = self.runner.run(request, log_root=self.settings.home / "jobs")
         return job_run(execution)
 
     def close(self) -> None:

@@ -4,6 +4,7 @@ cancel executions of the pipeline workflow, and run one step's job by itself."""
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -106,13 +107,12 @@ class Target(Protocol):
         ...
 
 
-def job_overrides(
-    day: date, dataset: str, execution_id: str, *, force: bool
-) -> tuple[list[str], dict[str, str]]:
+def job_overrides(day: date, dataset: str, *, force: bool) -> tuple[list[str], dict[str, str]]:
     """The container args and env a single-step job run gets: what the workflow's run_job
-    subworkflow passes for one date (per-partition mode)."""
+    subworkflow passes for one date (per-partition mode), under a fresh `rerun-` execution id
+    (the lineage its manifest records)."""
     args = ["run", "--date", day.isoformat(), *(["--force"] if force else [])]
-    return args, {"BATON_EXECUTION_ID": execution_id, "BATON_DATASET": dataset}
+    return args, {"BATON_EXECUTION_ID": f"rerun-{uuid.uuid4()}", "BATON_DATASET": dataset}
 
 
 def short_id(name: str) -> str:
