@@ -95,13 +95,13 @@ def run(home: Path, day: date, database: Path) -> dict[str, int]:
     with duckdb.connect(str(database)) as con:
         loaded = replace_partition(
             con,
-            TableSpec(dataset.destination, dataset.contract.warehouse_columns()),
+            TableSpec.of_dataset(dataset),
             day,
             valid_rows,
         )
         replace_partition(
             con,
-            TableSpec(mart.destination, mart.columns),
+            TableSpec.of_mart(mart),
             day,
             build_mart(mart, valid_rows.lazy()).collect(),
         )

@@ -20,8 +20,8 @@ def table_specs(registry: Mapping[str, Dataset]) -> list[tuple[str, TableSpec]]:
     of the dataset it belongs to."""
     specs = []
     for name, dataset in sorted(registry.items()):
-        specs.append((name, TableSpec(dataset.destination, dataset.contract.warehouse_columns())))
-        specs.extend((name, TableSpec(mart.destination, mart.columns)) for mart in dataset.marts)
+        specs.append((name, TableSpec.of_dataset(dataset)))
+        specs.extend((name, TableSpec.of_mart(mart)) for mart in dataset.marts)
     tables = [spec.name for _, spec in specs]
     duplicates = sorted({t for t in tables if tables.count(t) > 1})
     if duplicates:

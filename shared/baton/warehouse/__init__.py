@@ -13,7 +13,7 @@ from typing import Protocol
 
 from baton.config import Settings
 from baton.contract import Column
-from baton.dataset import Destination
+from baton.dataset import Dataset, Destination, Mart
 from baton.storage import Storage
 
 
@@ -27,6 +27,16 @@ class TableSpec:
     @property
     def name(self) -> str:
         return self.destination.table
+
+    @classmethod
+    def of_dataset(cls, dataset: Dataset) -> TableSpec:
+        """A dataset's main table: its destination, with the contract's warehouse columns."""
+        return cls(dataset.destination, dataset.contract.warehouse_columns())
+
+    @classmethod
+    def of_mart(cls, mart: Mart) -> TableSpec:
+        """One of a dataset's marts."""
+        return cls(mart.destination, mart.columns)
 
 
 class Warehouse(Protocol):

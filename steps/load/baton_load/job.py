@@ -23,7 +23,7 @@ class Load:
         dataset = part.dataset
         warehouse = open_warehouse(part.settings, part.storage, part.run_id)
         keys = [f.key for f in validated.files]
-        table = TableSpec(dataset.destination, dataset.contract.warehouse_columns())
+        table = TableSpec.of_dataset(dataset)
         loaded = warehouse.replace_partition(table, part.day, keys, validated.rows_out)
         tables: dict[str, int] = {table.name: loaded}
         mart_files: list[FileEntry] = []
@@ -32,7 +32,7 @@ class Load:
             (entry,) = write_parquet(
                 part.storage, [(build_mart(mart, part.storage.scan_parquet(keys)), key)]
             )
-            spec = TableSpec(mart.destination, mart.columns)
+            spec = TableSpec.of_mart(mart)
             tables[spec.name] = warehouse.replace_partition(spec, part.day, [key], entry.rows)
             mart_files.append(entry)
         return Output(
