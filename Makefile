@@ -20,7 +20,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-.venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml steps/*/pyproject.toml
+.venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml steps/*/pyproject.toml workflows/*/pyproject.toml
 	$(UV) sync --locked
 	@touch $@
 

@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from baton_workflows.connectors import RUN_JOB, RunJobConnector
-from baton_workflows.engine import Engine, ExecutionStore
-from baton_workflows.jobrunner import JobSpec, LocalJobRunner
+from baton_engine import Engine, ExecutionStore
+from baton_twin.connectors import RUN_JOB, RunJobConnector
+from baton_twin.jobrunner import JobSpec, LocalJobRunner
 
 STEP_TARGET_MS = 1.0
 CONNECTOR_TARGET_MS = 50.0

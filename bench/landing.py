@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from baton_workflows.seed import data_dir
+from baton_cli.demo import data_dir
 
 FLIGHT_STRIDE = 10_000
 """Flight-number offset per copy of a source day: real flight numbers stay below 10 000."""

@@ -20,11 +20,11 @@ from baton.lake import MANIFEST, STEPS
 from baton.manifest import Manifest
 from baton.stepcli import execute
 from baton.storage import LocalStorage
+from baton_cli.demo import seed
 from baton_extract.job import STEP as EXTRACT
 from baton_load.job import STEP as LOAD
 from baton_transform.job import STEP as TRANSFORM
 from baton_validate.job import STEP as VALIDATE
-from baton_workflows.seed import seed
 
 STEP_OBJECTS = {"extract": EXTRACT, "transform": TRANSFORM, "validate": VALIDATE, "load": LOAD}
 

@@ -1,8 +1,10 @@
 """The dependency rules of DESIGN.md, enforced by walking every module's imports (ast).
 
-steps -> shared; workflows -> shared; infra -> shared. A step never imports another step or
-the workflows package; shared imports none of them; `core.py` stays pure; every module has a
-docstring; there is no utils.py.
+steps -> shared; cli -> twin -> engine; twin and cli -> shared; infra -> shared; everyone may
+import the dependency-free `baton_limits`, which imports nothing of ours. The engine imports
+nothing first-party but `baton_limits`; nothing imports the CLI; a step never imports another
+step; shared imports none of them; `core.py` stays pure; every module has a docstring; there is
+no utils-like grab bag.
 """
 
 from __future__ import annotations
@@ -17,11 +19,25 @@ STEP_PACKAGES = {f"baton_{s}" for s in ("extract", "transform", "validate", "loa
 PACKAGES = {
     "baton": ROOT / "shared" / "baton",
     **{p: ROOT / "steps" / p.removeprefix("baton_") / p for p in STEP_PACKAGES},
-    "baton_workflows": ROOT / "workflows" / "baton_workflows",
+    "baton_limits": ROOT / "workflows" / "limits" / "baton_limits",
+    "baton_engine": ROOT / "workflows" / "engine" / "baton_engine",
+    "baton_twin": ROOT / "workflows" / "twin" / "baton_twin",
+    "baton_cli": ROOT / "workflows" / "cli" / "baton_cli",
 }
 INFRA = ROOT / "infra"
-OURS = {"baton", "baton_workflows", "infra", *STEP_PACKAGES}
-PURE_CORE_FORBIDS = {"google", "os", "typer", "structlog"}
+OURS = {
+    "baton",
+    "baton_limits",
+    "baton_engine",
+    "baton_twin",
+    "baton_cli",
+    "baton_infra",
+    "infra",
+    *STEP_PACKAGES,
+}
+PURE_CORE_FORBIDS = {"google", "os", "typer", "structlog", "pathlib", "duckdb"}
+PURE_CORE_FORBIDS_MODULES = {"baton.storage"}
+GRAB_BAGS = {"utils", "util", "helpers", "misc", "common", "verbs"}
 
 
 def _modules(package_dir: Path) -> list[Path]:
@@ -59,7 +75,7 @@ def test_every_package_is_found():
 
 @pytest.mark.parametrize("path", _modules(PACKAGES["baton"]), ids=_id)
 def test_shared_imports_no_step_workflows_or_infra(path):
-    assert _ours(path) <= {"baton"}
+    assert _ours(path) <= {"baton", "baton_limits"}
 
 
 @pytest.mark.parametrize(
@@ -67,23 +83,57 @@ def test_shared_imports_no_step_workflows_or_infra(path):
 )
 def test_a_step_imports_only_baton_and_itself(path):
     own = next(p for p in STEP_PACKAGES if PACKAGES[p] in path.parents)
-    assert _ours(path) <= {"baton", own}
+    assert _ours(path) <= {"baton", "baton_limits", own}
 
 
-@pytest.mark.parametrize("path", _modules(PACKAGES["baton_workflows"]), ids=_id)
-def test_workflows_import_only_baton_and_themselves(path):
-    assert _ours(path) <= {"baton", "baton_workflows"}
+@pytest.mark.parametrize("path", _modules(PACKAGES["baton_limits"]), ids=_id)
+def test_the_limits_import_nothing_of_ours(path):
+    assert _ours(path) <= {"baton_limits"}
 
 
-@pytest.mark.skipif(not INFRA.is_dir(), reason="the infra program is another issue's")
+@pytest.mark.parametrize("path", _modules(PACKAGES["baton_engine"]), ids=_id)
+def test_the_engine_imports_nothing_first_party_but_the_limits(path):
+    assert _ours(path) <= {"baton_engine", "baton_limits"}
+
+
+@pytest.mark.parametrize("path", _modules(PACKAGES["baton_twin"]), ids=_id)
+def test_the_twin_imports_only_the_engine_and_baton(path):
+    assert _ours(path) <= {"baton_twin", "baton_engine", "baton", "baton_limits"}
+
+
+@pytest.mark.parametrize("path", _modules(PACKAGES["baton_cli"]), ids=_id)
+def test_the_cli_imports_the_twin_engine_and_baton(path):
+    assert _ours(path) <= {"baton_cli", "baton_twin", "baton_engine", "baton", "baton_limits"}
+
+
+@pytest.mark.parametrize(
+    "path", [m for m in _all_modules() if PACKAGES["baton_cli"] not in m.parents], ids=_id
+)
+def test_nothing_imports_the_cli(path):
+    assert "baton_cli" not in _imports(path)
+
+
 def test_infra_imports_only_baton_and_itself():
     for path in _modules(INFRA):
-        assert _ours(path) <= {"baton", "infra"}, _id(path)
+        assert _ours(path) <= {"baton", "baton_limits", "baton_infra", "infra"}, _id(path)
+
+
+def _module_imports(path: Path) -> set[str]:
+    """Full dotted names of every module `path` imports (absolute imports)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
 
 
 @pytest.mark.parametrize("path", sorted(ROOT.glob("steps/*/baton_*/core.py")), ids=_id)
 def test_core_modules_are_pure_polars(path):
     assert not _imports(path) & PURE_CORE_FORBIDS
+    assert not _module_imports(path) & PURE_CORE_FORBIDS_MODULES
 
 
 def test_there_is_a_core_module_per_step():
@@ -96,12 +146,11 @@ def test_every_module_opens_with_a_docstring(path):
     assert docstring and docstring.strip(), f"{_id(path)} has no module docstring"
 
 
-def test_there_is_no_utils_module():
+def test_there_is_no_grab_bag_module():
     suspects = [
         _id(p)
         for p in ROOT.rglob("*.py")
-        if p.stem in {"utils", "util", "helpers", "misc"}
-        and not {".venv", ".tools", "node_modules"} & set(p.parts)
+        if p.stem in GRAB_BAGS and not {".venv", ".tools", "node_modules"} & set(p.parts)
     ]
     assert suspects == []
 

@@ -140,7 +140,7 @@ def main(argv: list[str], out: TextIO = sys.stdout, root: Path | None = None) ->
         print(f"stack file {stack_file} not found; pass infra/Pulumi.<stack>.yaml", file=sys.stderr)
         return int(ExitCode.USAGE)
     try:
-        recording = run_offline(config_values(stack_file), read_workflow_source(root), "plan")
+        recording = run_offline(config_values(stack_file), read_workflow_source(), "plan")
     except BatonError as err:
         print(f"{stack_file}: {err.message}", file=sys.stderr)
         return int(err.exit_code)

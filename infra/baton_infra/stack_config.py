@@ -294,7 +294,7 @@ def parse_stack_config(get: ConfigGetter) -> StackConfig:
         re.compile(rf"|{_PREFIX.pattern}"),
         "an object prefix without leading or trailing '/'",
     )
-    dataset = get(NAMESPACE, "defaultDataset") or "flights"
+    dataset = get(NAMESPACE, "defaultDataset") or datasets.DEFAULT_DATASET
     known = datasets.registry()
     if dataset not in known:
         p.append(

@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from baton.errors import ConfigError
-
-WORKFLOW_FILE = Path("workflows") / "pipeline.workflows.yaml"
-MAX_SOURCE_BYTES = 128 * 1024
-"""Cloud Workflows' limit on a workflow's source."""
+from baton.pipeline import pipeline_file
+from baton_limits import WORKFLOW_SOURCE_BYTES
 
 
 def repo_root() -> Path:
@@ -16,20 +14,20 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def read_workflow_source(root: Path) -> str:
-    """The workflow YAML under `root`, unchanged (no newline translation)."""
-    path = root / WORKFLOW_FILE
+def read_workflow_source(path: Path | None = None) -> str:
+    """The workflow YAML (by default the one `baton` ships), unchanged (no newline translation)."""
+    path = path or pipeline_file()
     try:
         data = path.read_bytes()
     except FileNotFoundError as err:
         raise ConfigError(
-            f"{path} not found: the workflow DAG is deployed from this file; run from a full "
-            "checkout of the repository",
+            f"{path} not found: the workflow DAG is deployed from this file; reinstall baton or "
+            "run from a full checkout of the repository",
             reason="no_workflow_source",
         ) from err
-    if len(data) > MAX_SOURCE_BYTES:
+    if len(data) > WORKFLOW_SOURCE_BYTES:
         raise ConfigError(
-            f"{path} is {len(data)} bytes; Cloud Workflows accepts at most {MAX_SOURCE_BYTES}",
+            f"{path} is {len(data)} bytes; Cloud Workflows accepts at most {WORKFLOW_SOURCE_BYTES}",
             reason="workflow_too_large",
         )
     return data.decode("utf-8")

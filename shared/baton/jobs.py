@@ -8,6 +8,10 @@ from functools import cache
 from importlib.resources import files
 
 from baton.lake import STEPS
+from baton_limits import RUN_TASK_MAX_RETRIES, RUN_TASK_TIMEOUT_S
+
+JOB_PREFIX = "baton-"
+"""Deployed Cloud Run job name = prefix + step, unless a stack sets its own prefix."""
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,13 @@ def load_jobs() -> tuple[Job, ...]:
     if names != STEPS:
         raise ValueError(f"jobs.toml declares {names}, the pipeline's steps are {STEPS}")
     for job in jobs:
-        if not 0 <= job.max_retries <= 10 or not 1 <= job.timeout_s <= 168 * 3600:
-            raise ValueError(f"job {job.name}: max_retries must be 0..10, timeout_s 1..604800")
+        if not 0 <= job.max_retries <= RUN_TASK_MAX_RETRIES or not (
+            1 <= job.timeout_s <= RUN_TASK_TIMEOUT_S
+        ):
+            raise ValueError(
+                f"job {job.name}: max_retries must be 0..{RUN_TASK_MAX_RETRIES}, "
+                f"timeout_s 1..{RUN_TASK_TIMEOUT_S}"
+            )
     return jobs
 
 

@@ -15,8 +15,8 @@ import typer
 
 from baton import datasets, log
 from baton.config import Settings, load_settings
+from baton.dates import date_option
 from baton.errors import BatonError, ConfigError, ExitCode
-from baton.lake import parse_date
 from baton.parquet import bound_read_ahead
 from baton.step import (
     Partition,
@@ -30,16 +30,6 @@ from baton.step import (
 )
 from baton.storage import open_storage
 from baton.task import TaskContext, shard
-
-
-def date_option(value: str | None) -> date | None:
-    """Parse a `YYYY-MM-DD` command-line value; a bad one is a usage error (exit 2) naming it."""
-    if value is None:
-        return None
-    try:
-        return parse_date(value)
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from err
 
 
 def _dates(day: date | None, settings: Settings, task: TaskContext) -> list[date]:
@@ -168,7 +158,7 @@ def build_app(step: Step, summary: str) -> typer.Typer:
         ] = None,
         dataset: Annotated[
             str, typer.Option(envvar="BATON_DATASET", help="registered dataset name")
-        ] = "flights",
+        ] = datasets.DEFAULT_DATASET,
         force: Annotated[
             bool,
             typer.Option("--force", help="run even if inputs are unchanged since the last commit"),

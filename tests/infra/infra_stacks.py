@@ -32,4 +32,4 @@ FULL = {
 
 def run(values: Mapping[str, str]) -> Recording:
     """One offline run of the program."""
-    return run_offline(values, read_workflow_source(ROOT), stack="test")
+    return run_offline(values, read_workflow_source(), stack="test")

@@ -6,12 +6,11 @@ import base64
 import json
 
 import yaml
-from infra_stacks import ROOT
 
 from baton import datasets
 from baton.jobs import load_jobs
+from baton.pipeline import pipeline_file
 from baton_infra.triggers import landing_prefixes
-from baton_infra.workflow_source import WORKFLOW_FILE
 
 WORKFLOW = "gcp:workflows/workflow:Workflow"
 WORKFLOW_ID = "projects/acme-data/locations/europe-west1/workflows/baton-pipeline"
@@ -22,7 +21,7 @@ def _workflow(full):
 
 
 def _yaml_jobs() -> dict:
-    document = yaml.safe_load((ROOT / WORKFLOW_FILE).read_text())
+    document = yaml.safe_load(pipeline_file().read_text())
     init = next(step["init"] for step in document["main"]["steps"] if "init" in step)
     return next(a["jobs"] for a in init["assign"] if "jobs" in a)
 
@@ -39,7 +38,7 @@ def _calls(node):
 
 
 def test_the_workflow_source_is_the_dag_file_byte_for_byte(full):
-    assert _workflow(full)["sourceContents"].encode() == (ROOT / WORKFLOW_FILE).read_bytes()
+    assert _workflow(full)["sourceContents"].encode() == pipeline_file().read_bytes()
 
 
 def test_the_dag_runs_exactly_the_jobs_of_the_jobs_list():
@@ -53,7 +52,7 @@ def test_the_dag_uses_the_timeouts_and_retries_of_the_jobs_list():
 
 
 def test_the_dag_starts_jobs_through_the_cloud_run_v2_connector():
-    calls = set(_calls(yaml.safe_load((ROOT / WORKFLOW_FILE).read_text())))
+    calls = set(_calls(yaml.safe_load(pipeline_file().read_text())))
     assert "googleapis.run.v2.projects.locations.jobs.run" in calls
 
 

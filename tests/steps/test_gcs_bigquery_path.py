@@ -40,7 +40,7 @@ from baton.manifest import read_manifest
 from baton.stepcli import execute
 from baton.storage import GcsStorage, LocalStorage
 from baton.warehouse import open_warehouse
-from baton_workflows.seed import seed
+from baton_cli.demo import seed
 
 pytestmark = pytest.mark.slow
 

@@ -14,6 +14,8 @@ from baton.errors import ConfigError
 
 ENTRY_POINT_GROUP = "baton.datasets"
 BUILTIN = {d.name: d for d in (flights.DATASET, weather.DATASET)}
+DEFAULT_DATASET = flights.DATASET.name
+"""The dataset a run works on when none is named (flag, BATON_DATASET or the argument)."""
 
 
 def registry() -> dict[str, Dataset]:

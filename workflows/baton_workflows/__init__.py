@@ -1,1 +1,0 @@
-"""baton's local twin and operator tools: the Workflows engine, the local job runner, `baton`."""

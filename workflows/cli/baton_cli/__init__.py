@@ -1,0 +1,1 @@
+"""baton_cli: the `baton` operator command. `app` is its one composition root."""

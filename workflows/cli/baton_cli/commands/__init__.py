@@ -1,0 +1,1 @@
+"""One module per `baton` verb; `baton_cli.app` mounts them all."""

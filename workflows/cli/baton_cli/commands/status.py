@@ -1,0 +1,133 @@
+"""`baton status`: the partitions x steps grid from the lake's manifests, as a table or as a
+stable JSON document for scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from baton import datasets
+from baton.config import load_settings
+from baton.dates import date_option
+from baton.lake import STEPS
+from baton.storage import Storage, open_storage
+from baton_cli.options import (
+    DatasetOpt,
+    DateOpt,
+    JsonOpt,
+    check_dataset,
+    console,
+    date_range,
+    exit_codes,
+)
+from baton_cli.status import PartitionStatus, State, known_days, status_grid
+
+STATE_STYLE = {
+    State.COMMITTED: "green",
+    State.STALE: "yellow",
+    State.FAILED: "bold red",
+    State.MISSING: "dim",
+}
+
+
+def _status_text(row: PartitionStatus, step: str) -> str:
+    cell = row.cell(step)
+    if cell.state is State.COMMITTED:
+        share = cell.quarantined_share
+        text = "committed" + (f" {share:.1%} q" if share else "")
+    elif cell.state is State.FAILED:
+        text = f"failed: {cell.reason}"
+    else:
+        text = cell.state.value
+    return f"[{STATE_STYLE[cell.state]}]{text}[/{STATE_STYLE[cell.state]}]"
+
+
+def _totals(grid: Sequence[PartitionStatus]) -> dict[str, int]:
+    totals = {"partitions": len(grid), "current": sum(r.current for r in grid)}
+    return totals | {s.value: sum(c.state is s for r in grid for c in r.cells) for s in State}
+
+
+def status_json(lake: str, dataset: str, grid: Sequence[PartitionStatus]) -> dict[str, Any]:
+    """The stable `baton status --json` document."""
+    return {
+        "dataset": dataset,
+        "lake": lake,
+        "steps": list(STEPS),
+        "partitions": [
+            {
+                "date": row.day.isoformat(),
+                "current": row.current,
+                "steps": {
+                    c.step: {
+                        "state": c.state.value,
+                        "rows_in": c.rows_in,
+                        "rows_out": c.rows_out,
+                        "rows_quarantined": c.rows_quarantined,
+                        "quarantined_share": c.quarantined_share,
+                        "reason": c.reason,
+                        "message": c.message,
+                        "execution_id": c.execution_id,
+                        "duration_s": c.duration_s,
+                    }
+                    for c in row.cells
+                },
+            }
+            for row in grid
+        ],
+        "totals": _totals(grid),
+    }
+
+
+def print_status(storage: Storage, name: str, dates: Sequence[date]) -> None:
+    """The status grid of `dates` as a table, then the totals."""
+    grid = status_grid(storage, datasets.get(name), dates)
+    table = Table("date", *STEPS, title=f"{name} in {storage.root}")
+    for row in grid:
+        table.add_row(row.day.isoformat(), *(_status_text(row, s) for s in STEPS))
+    console.print(table)
+    doc = _totals(grid)
+    console.print(
+        f"{doc['current']} of {doc['partitions']} partitions current; cells: "
+        + ", ".join(f"{doc[s.value]} {s.value}" for s in State)
+    )
+
+
+def status_cmd(
+    day: Annotated[
+        date | None,
+        typer.Option("--date", parser=date_option, metavar="YYYY-MM-DD", help="one date"),
+    ] = None,
+    start: DateOpt = None,
+    end: DateOpt = None,
+    dataset: DatasetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The partitions x steps grid, from the lake's manifests alone.
+
+    Cells are committed (with the quarantined share), stale (an input changed since), failed (with the step's reason) or missing. Without dates: every partition the lake holds anything for.
+
+    Examples:
+
+      baton status --start 2013-02-01 --end 2013-02-28
+
+      baton status --start 2013-02-01 --end 2013-02-28 --json | jq '.totals'
+    """
+    with exit_codes():
+        settings = load_settings(environ=os.environ)
+        name = check_dataset(dataset)
+        storage = open_storage(settings.lake_root)
+        if day is None and start is None and end is None:
+            dates = known_days(storage, name)
+        else:
+            dates = date_range(day, start, end)
+        if as_json:
+            grid = status_grid(storage, datasets.get(name), dates)
+            typer.echo(json.dumps(status_json(storage.root, name, grid), indent=2))
+            return
+        print_status(storage, name, dates)

@@ -1,0 +1,1 @@
+"""Expressions: lexer, parser, nodes, evaluator, `${}` templates and the value model."""

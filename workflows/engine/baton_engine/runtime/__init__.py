@@ -1,0 +1,1 @@
+"""Running a workflow: executor, scopes and parallel branches, memory accounting, clock, records."""

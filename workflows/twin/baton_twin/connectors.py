@@ -1,0 +1,328 @@
+"""Google Cloud connectors bound to local stand-ins.
+
+`googleapis.run.v2.projects.locations.jobs.run` runs the job through the local job runner and,
+like the real connector, waits for the execution: it returns an Execution-shaped map, raises an
+OperationError-shaped error when the execution fails and TimeoutError past
+`connector_params.timeout`. `googleapis.storage.v1.objects.get` reads the lake (a local
+directory or a real `gs://` lake) as if it were the configured bucket.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from baton.storage import Storage
+from baton_engine.connector_kit import (
+    CallContext,
+    Cancelled,
+    WorkflowError,
+    fail,
+    from_json,
+    type_name,
+)
+from baton_limits import CONNECTOR_DEFAULT_TIMEOUT_S, CONNECTOR_MAX_TIMEOUT_S
+from baton_twin.jobrunner import (
+    RESERVED_ENV,
+    JobCancelled,
+    JobExecution,
+    JobTimeout,
+    LocalJobRunner,
+    RunRequest,
+)
+
+RUN_JOB = "googleapis.run.v2.projects.locations.jobs.run"
+GET_OBJECT = "googleapis.storage.v1.objects.get"
+DEFAULT_TIMEOUT_S = CONNECTOR_DEFAULT_TIMEOUT_S
+MAX_TIMEOUT_S = CONNECTOR_MAX_TIMEOUT_S
+_JOB_NAME = re.compile(r"projects/([^/]+)/locations/([^/]+)/jobs/([^/]+)\Z")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)s\Z")
+
+
+def _rfc3339(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def _http_error(code: int, status: str, message: str) -> WorkflowError:
+    """The HttpError a connector raises for a refused request, with Google's error body."""
+    return WorkflowError(
+        {
+            "message": message,
+            "code": code,
+            "tags": ["HttpError"],
+            "body": {"error": {"code": code, "message": message, "status": status}},
+            "headers": {},
+        }
+    )
+
+
+def _not_found(message: str) -> WorkflowError:
+    return _http_error(404, "NOT_FOUND", message)
+
+
+def _invalid(message: str) -> WorkflowError:
+    return _http_error(400, "INVALID_ARGUMENT", message)
+
+
+def _check_keys(what: str, value: Any, allowed: set[str]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise fail("TypeError", f"{what} must be a map, not {type_name(value)}")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise fail("TypeError", f"{what} has unknown field(s) {', '.join(unknown)}")
+    return value
+
+
+def _timeout(params: dict[str, Any]) -> float:
+    timeout = params.get("timeout", DEFAULT_TIMEOUT_S)
+    if type_name(timeout) not in ("integer", "double") or not 0 < timeout <= MAX_TIMEOUT_S:
+        raise fail(
+            "ValueError",
+            f"connector_params.timeout must be 1..{MAX_TIMEOUT_S} seconds, not {timeout!r}",
+        )
+    return float(timeout)
+
+
+def _container(containers: Any) -> tuple[tuple[str, ...] | None, dict[str, str]]:
+    """The args (None: unchanged) and env of the one container override."""
+    if not isinstance(containers, list) or len(containers) > 1:
+        raise _invalid("containerOverrides must be a list with at most one container")
+    run_args: tuple[str, ...] | None = None
+    env: dict[str, str] = {}
+    for container in containers:
+        c = _check_keys("containerOverride", container, {"name", "args", "env", "clearArgs"})
+        if c.get("clearArgs"):
+            run_args = ()
+        if "args" in c:
+            if not isinstance(c["args"], list) or not all(isinstance(a, str) for a in c["args"]):
+                raise _invalid("containerOverrides.args must be a list of strings")
+            run_args = tuple(c["args"])
+        for var in c.get("env") or []:
+            item = _check_keys("containerOverrides.env item", var, {"name", "value"})
+            name, value = item.get("name"), item.get("value", "")
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise _invalid("containerOverrides.env items are {name: string, value: string}")
+            if name in RESERVED_ENV:
+                raise _invalid(f"{name} is reserved by Cloud Run and cannot be set")
+            env[name] = value
+    return run_args, env
+
+
+def _duration(value: Any) -> float:
+    match = _DURATION.match(str(value))
+    if match is None:
+        raise _invalid(f"overrides.timeout must be a duration like '600s', not {value!r}")
+    return float(match.group(1))
+
+
+class RunJobConnector:
+    """`googleapis.run.v2.projects.locations.jobs.run` on the local job runner."""
+
+    def __init__(
+        self, runner: LocalJobRunner, *, project: str, location: str, job_prefix: str
+    ) -> None:
+        self.runner = runner
+        self.project = project
+        self.location = location
+        self.parent = f"projects/{project}/locations/{location}"
+        self.job_prefix = job_prefix
+
+    def _job(self, name: Any) -> tuple[str, str]:
+        if not isinstance(name, str):
+            raise fail("TypeError", f"name must be a string, not {type_name(name)}")
+        match = _JOB_NAME.match(name)
+        if match is None:
+            raise fail("ValueError", f"name {name!r} is not projects/*/locations/*/jobs/*")
+        project, location, deployed = match.groups()
+        step = (
+            deployed.removeprefix(self.job_prefix) if deployed.startswith(self.job_prefix) else None
+        )
+        if (project, location) != (self.project, self.location) or step not in self.runner.jobs:
+            raise _not_found(
+                f"Resource '{name}' was not found (local jobs: "
+                + ", ".join(f"{self.parent}/jobs/{self.job_prefix}{j}" for j in self.runner.jobs)
+                + ")"
+            )
+        return step, deployed
+
+    def request(self, args: dict[str, Any]) -> tuple[RunRequest, float, bool]:
+        """Validate the connector arguments into a run request, timeout and skip_polling."""
+        _check_keys("jobs.run arguments", args, {"name", "body", "connector_params"})
+        step, deployed = self._job(args.get("name"))
+        body = _check_keys("body", args.get("body"), {"overrides", "validateOnly", "etag"})
+        overrides = _check_keys(
+            "body.overrides", body.get("overrides"), {"containerOverrides", "taskCount", "timeout"}
+        )
+        params = _check_keys(
+            "connector_params",
+            args.get("connector_params"),
+            {"timeout", "polling_policy", "skip_polling", "scopes"},
+        )
+        run_args, env = _container(overrides.get("containerOverrides") or [])
+        task_count = overrides.get("taskCount", 1)
+        if not isinstance(task_count, int) or isinstance(task_count, bool) or task_count < 1:
+            raise _invalid(f"taskCount must be a positive integer, not {task_count!r}")
+        task_timeout = _duration(overrides["timeout"]) if "timeout" in overrides else None
+        request = RunRequest(step, deployed, run_args, env, task_count, task_timeout)
+        return request, _timeout(params), bool(params.get("skip_polling", False))
+
+    def execution_map(self, execution: JobExecution) -> dict[str, Any]:
+        """The Execution resource a finished (or failed) execution reads as."""
+        job_path = f"{self.parent}/jobs/{execution.deployed_name}"
+        state = "CONDITION_SUCCEEDED" if execution.succeeded else "CONDITION_FAILED"
+        return {
+            "@type": "type.googleapis.com/google.cloud.run.v2.Execution",
+            "name": f"{job_path}/executions/{execution.name}",
+            "job": execution.deployed_name,
+            "taskCount": execution.task_count,
+            "parallelism": self.runner.parallelism or execution.task_count,
+            "succeededCount": execution.succeeded_count,
+            "failedCount": execution.failed_count,
+            "retriedCount": execution.retried_count,
+            "cancelledCount": 0,
+            "createTime": _rfc3339(execution.started),
+            "startTime": _rfc3339(execution.started),
+            "completionTime": _rfc3339(execution.finished),
+            "logUri": Path(execution.log_dir).as_uri(),
+            "conditions": [
+                {
+                    "type": "Completed",
+                    "state": state,
+                    "message": (
+                        f"{execution.succeeded_count} of {execution.task_count} task(s) "
+                        "completed successfully"
+                    ),
+                }
+            ],
+        }
+
+    def __call__(self, args: dict[str, Any], call: CallContext) -> Any:
+        request, timeout, skip_polling = self.request(args)
+        log_root = (call.workdir or Path(".")) / "jobs"
+        if skip_polling:
+            threading.Thread(
+                target=self._run_quietly, args=(request, log_root), daemon=True
+            ).start()
+            return {"name": f"{self.parent}/operations/{uuid.uuid4()}", "done": False}
+        try:
+            execution = self.runner.run(
+                request, log_root=log_root, deadline_s=timeout, cancel=call.cancel
+            )
+        except JobCancelled:
+            raise Cancelled() from None
+        except JobTimeout as err:
+            raise fail(
+                "TimeoutError",
+                f"jobs.run: execution {err.execution.name} did not finish within "
+                f"connector_params.timeout ({timeout:g} s)",
+            ) from None
+        resource = self.execution_map(execution)
+        if execution.succeeded:
+            return resource
+        raise WorkflowError(
+            {
+                "message": (
+                    f"The execution {resource['name']} failed: {execution.failed_count} of "
+                    f"{execution.task_count} task(s) failed"
+                ),
+                "tags": ["OperationError"],
+                "operation": {
+                    "name": f"{self.parent}/operations/{uuid.uuid4()}",
+                    "done": True,
+                    "error": {"code": 2, "message": "Execution failed: non-zero exit code"},
+                    "metadata": resource,
+                },
+            }
+        )
+
+    def _run_quietly(self, request: RunRequest, log_root: Path) -> None:
+        try:
+            self.runner.run(request, log_root=log_root)
+        except Exception:  # fire-and-forget, as skip_polling is on GCP
+            return
+
+
+class GetObjectConnector:
+    """`googleapis.storage.v1.objects.get` on the lake, as bucket `bucket` under `prefix`."""
+
+    def __init__(self, open_lake: Callable[[], Storage], *, bucket: str, prefix: str) -> None:
+        self._open_lake = open_lake
+        self._lake: Storage | None = None
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+
+    def lake(self) -> Storage:
+        """The lake, opened on first use (it may not exist when the engine starts)."""
+        if self._lake is None:
+            self._lake = self._open_lake()
+        return self._lake
+
+    def __call__(self, args: dict[str, Any], call: CallContext) -> Any:
+        _check_keys(
+            "objects.get arguments",
+            args,
+            {
+                "bucket",
+                "object",
+                "alt",
+                "generation",
+                "projection",
+                "userProject",
+                "ifGenerationMatch",
+                "ifGenerationNotMatch",
+                "ifMetagenerationMatch",
+                "ifMetagenerationNotMatch",
+            },
+        )
+        bucket, encoded = args.get("bucket"), args.get("object")
+        if not isinstance(bucket, str) or not isinstance(encoded, str):
+            raise fail("TypeError", "objects.get needs bucket and object strings")
+        name = urllib.parse.unquote(encoded)
+        if bucket != self.bucket:
+            raise _not_found(
+                f"The specified bucket {bucket} does not exist (local lake: {self.bucket})"
+            )
+        if self.prefix and not name.startswith(self.prefix + "/"):
+            raise _not_found(f"No such object: {bucket}/{name}")
+        key = name[len(self.prefix) + 1 :] if self.prefix else name
+        try:
+            data = self.lake().read_bytes(key)
+        except FileNotFoundError:
+            raise _not_found(f"No such object: {bucket}/{name}") from None
+        except ValueError as err:  # a key escaping the lake root
+            raise _invalid(f"bad object name {name!r}: {err}") from None
+        if args.get("alt") == "media":
+            return _media(key, data)
+        return {
+            "kind": "storage#object",
+            "bucket": bucket,
+            "name": name,
+            "size": str(len(data)),
+            "contentType": "application/json"
+            if key.endswith(".json")
+            else "application/octet-stream",
+        }
+
+
+def _media(key: str, data: bytes) -> Any:
+    """Object data as the connector hands it back: JSON decoded, text as a string, else bytes."""
+    if key.endswith(".json"):
+        try:
+            return from_json(json.loads(data))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            pass
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return data

@@ -1,0 +1,81 @@
+"""The local twin: an Engine wired to local Cloud Run jobs and the local lake, from Settings.
+
+Workflow user environment variables (Pulumi sets them on the deployed workflow) come from the
+process environment, with local defaults: BATON_JOB_PREFIX (`baton.jobs.JOB_PREFIX`), BATON_DATASET
+(`baton.datasets.DEFAULT_DATASET`), and BATON_LAKE_BUCKET / BATON_LAKE_PREFIX (taken from BATON_LAKE when it is a
+gs:// URI, else the stand-in bucket "baton-local-lake" mapped onto the local lake directory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from baton.config import Settings
+from baton.datasets import DEFAULT_DATASET
+from baton.jobs import JOB_PREFIX
+from baton.pipeline import pipeline_file
+from baton.storage import open_storage
+from baton_engine import Clock, Engine, ExecutionStore
+from baton_twin.connectors import GET_OBJECT, RUN_JOB, GetObjectConnector, RunJobConnector
+from baton_twin.jobrunner import LocalJobRunner, baton_jobs
+
+LOCAL_BUCKET = "baton-local-lake"
+PIPELINE = pipeline_file()
+
+
+def lake_location(settings: Settings, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The (bucket, prefix) the workflow sees for the lake."""
+    root = settings.lake_root
+    if root.startswith("gs://"):
+        bucket, _, prefix = root.removeprefix("gs://").partition("/")
+        return bucket, prefix.strip("/")
+    return environ.get("BATON_LAKE_BUCKET", LOCAL_BUCKET), environ.get("BATON_LAKE_PREFIX", "")
+
+
+def user_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """The workflow's user environment variables, as Pulumi would deploy them."""
+    bucket, prefix = lake_location(settings, environ)
+    return {
+        "BATON_JOB_PREFIX": environ.get("BATON_JOB_PREFIX", JOB_PREFIX),
+        "BATON_LAKE_BUCKET": bucket,
+        "BATON_LAKE_PREFIX": prefix,
+        "BATON_DATASET": environ.get("BATON_DATASET", DEFAULT_DATASET),
+    }
+
+
+def local_engine(
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    fast_retries: bool = False,
+    clock: Clock | None = None,
+    runner: LocalJobRunner | None = None,
+    log_sink: Callable[[dict[str, Any]], None] | None = None,
+) -> Engine:
+    """An Engine recording under `$BATON_HOME/executions`, running jobs as local processes."""
+    env = user_env(settings, environ)
+    project = environ.get("GOOGLE_CLOUD_PROJECT", "baton-local")
+    location = environ.get("GOOGLE_CLOUD_LOCATION", "local")
+    runner = runner or LocalJobRunner(baton_jobs(), base_env=dict(environ))
+    bucket, prefix = env["BATON_LAKE_BUCKET"], env["BATON_LAKE_PREFIX"]
+    connectors = {
+        RUN_JOB: RunJobConnector(
+            runner, project=project, location=location, job_prefix=env["BATON_JOB_PREFIX"]
+        ),
+        GET_OBJECT: GetObjectConnector(
+            lambda: open_storage(settings.lake_root), bucket=bucket, prefix=prefix
+        ),
+    }
+    # settings.home is absolute (Settings resolves it): job logs are reported as file:// URIs
+    # (logUri), which a relative path cannot express.
+    return Engine(
+        ExecutionStore(settings.home / "executions"),
+        connectors=connectors,
+        user_env=env,
+        clock=clock,
+        retry_delay_scale=0.0 if fast_retries else 1.0,
+        project_id=project,
+        location=location,
+        log_sink=log_sink,
+    )

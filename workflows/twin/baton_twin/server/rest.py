@@ -1,0 +1,163 @@
+"""The REST front of `baton serve`: Workflow Executions API v1 and Cloud Run Admin API v2 paths
+on a loopback HTTP server, JSON in the proto3 JSON mapping the official REST clients speak,
+plus the console page at `/`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from google.cloud.workflows.executions_v1 import Execution, ExecutionView
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from baton_twin.server.api_error import ApiError
+from baton_twin.server.console import render_console
+from baton_twin.server.executions import WorkflowExecutions
+from baton_twin.server.jobs import CloudRunJobs
+
+_SEG = r"[^/:?]+"
+_WORKFLOW = rf"projects/{_SEG}/locations/{_SEG}/workflows/{_SEG}"
+_EXECUTION = rf"{_WORKFLOW}/executions/{_SEG}"
+_JOB = rf"projects/{_SEG}/locations/{_SEG}/jobs/{_SEG}"
+_OPERATION = rf"projects/{_SEG}/locations/{_SEG}/operations/{_SEG}"
+MAX_BODY = 1 << 20
+Route = Callable[[re.Match[str], dict[str, list[str]], dict[str, Any]], Any]
+
+
+def _json(message: Any) -> dict[str, Any]:
+    raw = message if isinstance(message, Message) else type(message).pb(message)
+    return json_format.MessageToDict(raw)
+
+
+def _view(query: dict[str, list[str]], default: ExecutionView) -> ExecutionView:
+    value = (query.get("view") or [""])[0]
+    if not value:
+        return default
+    try:
+        return ExecutionView[value] if not value.isdigit() else ExecutionView(int(value))
+    except (KeyError, ValueError) as err:
+        raise ApiError("INVALID_ARGUMENT", f"unknown view {value!r}") from err
+
+
+class Api:
+    """Routes one request to the backends; returns (HTTP status, JSON body)."""
+
+    def __init__(self, workflows: WorkflowExecutions, jobs: CloudRunJobs) -> None:
+        self.workflows = workflows
+        self.jobs = jobs
+        self.routes: list[tuple[str, re.Pattern[str], Route]] = [
+            ("POST", re.compile(rf"/v1/({_WORKFLOW})/executions"), self._create),
+            ("GET", re.compile(rf"/v1/({_WORKFLOW})/executions"), self._list),
+            ("GET", re.compile(rf"/v1/({_EXECUTION})"), self._get),
+            ("POST", re.compile(rf"/v1/({_EXECUTION}):cancel"), self._cancel),
+            ("POST", re.compile(rf"/v2/({_JOB}):run"), self._run_job),
+            ("GET", re.compile(rf"/v2/({_OPERATION})"), self._operation),
+        ]
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Any:
+        """The JSON answer of one API request; ApiError for refusals."""
+        allowed = False
+        for verb, pattern, handler in self.routes:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            allowed = True
+            if verb == method:
+                return handler(match, query, _body(body))
+        if allowed:
+            raise ApiError("UNIMPLEMENTED", f"{method} is not supported on {path}")
+        raise ApiError("NOT_FOUND", f"no API at {path}")
+
+    def _create(self, m: re.Match[str], q: dict[str, list[str]], body: dict[str, Any]) -> Any:
+        execution = Execution.pb(Execution())
+        try:
+            json_format.ParseDict(body, execution)
+        except json_format.ParseError as err:
+            raise ApiError("INVALID_ARGUMENT", f"bad Execution: {err}") from err
+        return _json(self.workflows.create(m.group(1), Execution.wrap(execution)))
+
+    def _list(self, m: re.Match[str], q: dict[str, list[str]], body: dict[str, Any]) -> Any:
+        try:
+            size = int((q.get("pageSize") or ["0"])[0])
+        except ValueError as err:
+            raise ApiError("INVALID_ARGUMENT", "pageSize must be an integer") from err
+        token = (q.get("pageToken") or [""])[0]
+        view = _view(q, ExecutionView.BASIC)
+        return _json(self.workflows.list(m.group(1), size, token, view))
+
+    def _get(self, m: re.Match[str], q: dict[str, list[str]], body: dict[str, Any]) -> Any:
+        return _json(self.workflows.get(m.group(1), _view(q, ExecutionView.FULL)))
+
+    def _cancel(self, m: re.Match[str], q: dict[str, list[str]], body: dict[str, Any]) -> Any:
+        return _json(self.workflows.cancel(m.group(1)))
+
+    def _run_job(self, m: re.Match[str], q: dict[str, list[str]], body: dict[str, Any]) -> Any:
+        return _json(self.jobs.run(m.group(1), body))
+
+    def _operation(self, m: re.Match[str], q: dict[str, list[str]], body: dict[str, Any]) -> Any:
+        return _json(self.jobs.get(m.group(1)))
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ApiError("INVALID_ARGUMENT", f"the request body is not JSON: {err}") from err
+    if not isinstance(value, dict):
+        raise ApiError("INVALID_ARGUMENT", "the request body must be a JSON object")
+    return value
+
+
+def make_http_server(api: Api, host: str, port: int) -> ThreadingHTTPServer:
+    """A threading HTTP server answering the API and the console page."""
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "baton-serve"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # quiet: the console and the execution records say what happened
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _answer(self, method: str) -> None:
+            url = urlsplit(self.path)
+            if method == "GET" and url.path in ("/", "/index.html"):
+                page = render_console(api.workflows)
+                self._send(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                if length > MAX_BODY:
+                    raise ApiError("INVALID_ARGUMENT", "the request body is too large")
+                raw = self.rfile.read(length) if length else b""
+                answer = api.handle(method, url.path, parse_qs(url.query), raw)
+                status = HTTPStatus.OK
+            except ApiError as err:
+                answer, status = err.body(), err.http_code
+            self._send(status, json.dumps(answer).encode(), "application/json; charset=utf-8")
+
+        def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def do_DELETE(self) -> None:
+            self._answer("DELETE")
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
