@@ -76,7 +76,7 @@ class Output:
 
 
 @dataclass(frozen=True)
-class Plan:
+class StepPlan:
     """The inputs a step will read (their digests decide skipping) and how to run it."""
 
     inputs: Sequence[InputRef]
@@ -88,7 +88,7 @@ class Step(Protocol):
 
     name: str
 
-    def plan(self, part: Partition) -> Plan:
+    def plan(self, part: Partition) -> StepPlan:
         """Read the upstream commit(s), fail early on missing inputs, return the plan."""
         ...
 
@@ -146,7 +146,7 @@ def _check_tolerance(part: Partition, out: Output) -> None:
 
 
 def _manifest(
-    part: Partition, plan: Plan, out: Output, started: datetime, clock: float
+    part: Partition, plan: StepPlan, out: Output, started: datetime, clock: float
 ) -> Manifest:
     return Manifest(
         dataset=part.dataset.name,
@@ -171,7 +171,7 @@ def _manifest(
     )
 
 
-def _unchanged(committed: Manifest | None, plan: Plan, settings: Settings) -> bool:
+def _unchanged(committed: Manifest | None, plan: StepPlan, settings: Settings) -> bool:
     return (
         committed is not None
         and tuple(committed.inputs) == tuple(plan.inputs)

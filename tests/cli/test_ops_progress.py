@@ -10,8 +10,8 @@ from rich.console import Console
 
 from baton.manifest import AttemptRecord
 from baton_cli.progress import (
-    Cell,
     Mark,
+    ProgressCell,
     ProgressView,
     Tracked,
     cells_from_attempts,
@@ -75,7 +75,7 @@ def test_after_a_failure_the_later_steps_of_that_partition_are_skipped():
 
 
 def test_the_summary_settles_every_cell_and_keeps_unchanged_apart():
-    seen = {(D1, "extract"): Cell(Mark.UNCHANGED)}
+    seen = {(D1, "extract"): ProgressCell(Mark.UNCHANGED)}
     summary = {
         "partitions": {
             "2013-02-01": {s: {"status": "succeeded"} for s in STEPS},
@@ -90,7 +90,7 @@ def test_the_summary_settles_every_cell_and_keeps_unchanged_apart():
     cells = cells_from_summary(TRACKED, summary, seen)
     assert cells[(D1, "extract")].mark is Mark.UNCHANGED
     assert cells[(D1, "load")].mark is Mark.COMMITTED
-    assert cells[(D2, "extract")] == Cell(Mark.FAILED, "no_attempt_record", "died")
+    assert cells[(D2, "extract")] == ProgressCell(Mark.FAILED, "no_attempt_record", "died")
     assert cells[(D2, "load")].mark is Mark.SKIPPED
 
 
@@ -102,10 +102,10 @@ def test_off_a_terminal_each_change_is_printed_once_as_a_plain_line():
     out = io.StringIO()
     view = ProgressView(Console(file=out, width=200), TRACKED)
     assert not view.live
-    pending = {k: Cell(Mark.PENDING) for k in TRACKED.cells()}
+    pending = {k: ProgressCell(Mark.PENDING) for k in TRACKED.cells()}
     with view:
         view.update(info("ACTIVE"), pending)
-        one = pending | {(D1, "extract"): Cell(Mark.COMMITTED)}
+        one = pending | {(D1, "extract"): ProgressCell(Mark.COMMITTED)}
         view.update(info("ACTIVE"), one)
         view.update(info("ACTIVE"), one)
     lines = out.getvalue().splitlines()
@@ -115,9 +115,9 @@ def test_off_a_terminal_each_change_is_printed_once_as_a_plain_line():
 def test_the_live_table_shows_failed_and_unfinished_partitions_first_when_rows_run_out():
     days = tuple(date(2013, 2, d) for d in range(1, 11))
     tracked = Tracked("exec-1", "flights", days, ("extract",))
-    cells = {(d, "extract"): Cell(Mark.COMMITTED) for d in days}
-    cells[(days[7], "extract")] = Cell(Mark.FAILED, "bad_rows")
-    cells[(days[9], "extract")] = Cell(Mark.PENDING)
+    cells = {(d, "extract"): ProgressCell(Mark.COMMITTED) for d in days}
+    cells[(days[7], "extract")] = ProgressCell(Mark.FAILED, "bad_rows")
+    cells[(days[9], "extract")] = ProgressCell(Mark.PENDING)
     out = io.StringIO()
     view = ProgressView(Console(file=out, width=120), tracked, live=True, max_rows=3)
     Console(file=out, width=120).print(view.render(info("ACTIVE"), cells))

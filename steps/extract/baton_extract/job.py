@@ -7,7 +7,7 @@ import polars as pl
 from baton.errors import DataError
 from baton.manifest import InputRef
 from baton.parquet import reason_counts, schema_of, write_with_quarantine
-from baton.step import Output, Partition, Plan
+from baton.step import Output, Partition, StepPlan
 from baton_extract.core import header_problems, parse
 
 
@@ -16,7 +16,7 @@ class Extract:
 
     name = "extract"
 
-    def plan(self, part: Partition) -> Plan:
+    def plan(self, part: Partition) -> StepPlan:
         source = part.dataset.source
         inputs = []
         for key in source.landing_keys(part.dataset.name, part.day):
@@ -28,7 +28,7 @@ class Extract:
                     reason="missing_input",
                 )
             inputs.append(InputRef(key=key, digest=info.digest))
-        return Plan(inputs, lambda: self._execute(part, [i.key for i in inputs]))
+        return StepPlan(inputs, lambda: self._execute(part, [i.key for i in inputs]))
 
     def _read(self, part: Partition, key: str) -> pl.LazyFrame:
         source, uri = part.dataset.source, part.storage.uri(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from baton.lake import step_prefix
 from baton.manifest import FileEntry, Manifest
 from baton.parquet import write_parquet
-from baton.step import Output, Partition, Plan, read_upstream
+from baton.step import Output, Partition, StepPlan, read_upstream
 from baton.warehouse import TableSpec, open_warehouse
 from baton_load.core import build_mart
 
@@ -15,9 +15,9 @@ class Load:
 
     name = "load"
 
-    def plan(self, part: Partition) -> Plan:
+    def plan(self, part: Partition) -> StepPlan:
         validated, ref = read_upstream(part)
-        return Plan([ref], lambda: self._execute(part, validated))
+        return StepPlan([ref], lambda: self._execute(part, validated))
 
     def _execute(self, part: Partition, validated: Manifest) -> Output:
         dataset = part.dataset

@@ -7,7 +7,7 @@ from baton.errors import ConfigError
 from baton.manifest import FileEntry, Manifest
 from baton.parquet import detach_strings, schema_of, write_parquet
 from baton.references import load_references
-from baton.step import Output, Partition, Plan, read_upstream
+from baton.step import Output, Partition, StepPlan, read_upstream
 from baton_transform.core import DUPLICATE_KEY, conform, split_repeats
 
 
@@ -16,10 +16,10 @@ class Transform:
 
     name = "transform"
 
-    def plan(self, part: Partition) -> Plan:
+    def plan(self, part: Partition) -> StepPlan:
         raw, raw_ref = read_upstream(part)
         refs, ref_inputs = load_references(part.storage, part.dataset)
-        return Plan([raw_ref, *ref_inputs], lambda: self._execute(part, raw, refs))
+        return StepPlan([raw_ref, *ref_inputs], lambda: self._execute(part, raw, refs))
 
     def _execute(self, part: Partition, raw: Manifest, refs: dict) -> Output:
         dataset = part.dataset

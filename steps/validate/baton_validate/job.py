@@ -8,7 +8,7 @@ from baton.contract import PartitionContext
 from baton.manifest import Manifest
 from baton.parquet import peek_schema, reason_counts, schema_of, write_with_quarantine
 from baton.references import load_references
-from baton.step import Output, Partition, Plan, read_upstream
+from baton.step import Output, Partition, StepPlan, read_upstream
 from baton.uniqueness import repeated_rows
 from baton_validate.core import checks, split
 
@@ -18,10 +18,10 @@ class Validate:
 
     name = "validate"
 
-    def plan(self, part: Partition) -> Plan:
+    def plan(self, part: Partition) -> StepPlan:
         staged, staged_ref = read_upstream(part)
         refs, ref_inputs = load_references(part.storage, part.dataset)
-        return Plan([staged_ref, *ref_inputs], lambda: self._execute(part, staged, refs))
+        return StepPlan([staged_ref, *ref_inputs], lambda: self._execute(part, staged, refs))
 
     def _execute(self, part: Partition, staged: Manifest, refs: dict) -> Output:
         dataset = part.dataset

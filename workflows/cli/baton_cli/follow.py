@@ -15,9 +15,9 @@ from baton.manifest import AttemptRecord, read_attempt
 from baton.storage import Storage
 from baton_cli.argument import PipelineArgument
 from baton_cli.progress import (
-    Cell,
     Key,
     Mark,
+    ProgressCell,
     ProgressView,
     Tracked,
     cells_from_attempts,
@@ -34,7 +34,7 @@ class LakeWatch:
         self.tracked = tracked
         self.workers = workers
         self._attempts: dict[Key, AttemptRecord | None] = {}
-        self.cells: dict[Key, Cell] = {k: Cell(Mark.PENDING) for k in tracked.cells()}
+        self.cells: dict[Key, ProgressCell] = {k: ProgressCell(Mark.PENDING) for k in tracked.cells()}
         self.problem = ""
 
     def _read(self, key: Key) -> AttemptRecord | None:
@@ -42,7 +42,7 @@ class LakeWatch:
         day, step = key
         return read_attempt(self.storage, attempt_key(step, self.tracked.dataset, day))
 
-    def poll(self) -> dict[Key, Cell]:
+    def poll(self) -> dict[Key, ProgressCell]:
         """The cells now (unchanged when the lake cannot be read: the view still shows state)."""
         if self.storage is None:
             return self.cells
@@ -72,7 +72,7 @@ def follow(
     *,
     poll_s: float,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[ExecutionInfo, dict[Key, Cell]]:
+) -> tuple[ExecutionInfo, dict[Key, ProgressCell]]:
     """Poll until the execution ends; its final record and cells."""
     with view:
         while True:

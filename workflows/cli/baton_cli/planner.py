@@ -162,7 +162,7 @@ class PlannedExecution:
 
 
 @dataclass(frozen=True)
-class Plan:
+class BackfillPlan:
     """The executions to start, in order, and the assumptions behind the estimates."""
 
     executions: tuple[PlannedExecution, ...]
@@ -338,7 +338,7 @@ def plan_backfill(
     model: WorkflowModel = WorkflowModel(),
     prices: Prices = Prices(),
     durations_source: str = "median of recorded manifests",
-) -> Plan:
+) -> BackfillPlan:
     """Split `req.dates` into executions within every limit, and estimate each.
 
     `durations` are typical seconds per step run (from recorded manifests; `durations_source`
@@ -356,7 +356,7 @@ def plan_backfill(
     concurrency = min(concurrency, limits.running_job_executions)
     dates = sorted(set(req.dates), reverse=req.recent_first)
     if not dates:
-        return Plan((), ("nothing to do: every partition is current",))
+        return BackfillPlan((), ("nothing to do: every partition is current",))
     inp = _Inputs(
         req,
         _choose_mode(req, concurrency),
@@ -370,7 +370,7 @@ def plan_backfill(
     size = _chunk_size(inp)
     chunks = [dates[i : i + size] for i in range(0, len(dates), size)]
     executions = tuple(_estimate(c, inp) for c in chunks)
-    return Plan(executions, _assumptions(inp, durations, durations_source))
+    return BackfillPlan(executions, _assumptions(inp, durations, durations_source))
 
 
 def _assumptions(

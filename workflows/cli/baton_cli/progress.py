@@ -62,7 +62,7 @@ class Tracked:
 
 
 @dataclass(frozen=True)
-class Cell:
+class ProgressCell:
     """One cell's mark and, when it failed, why."""
 
     mark: Mark
@@ -72,30 +72,30 @@ class Cell:
 
 def cells_from_attempts(
     tracked: Tracked, attempts: Mapping[Key, AttemptRecord | None]
-) -> dict[Key, Cell]:
+) -> dict[Key, ProgressCell]:
     """Cells from the latest attempt records: only attempts of this execution count; after a
     failure the partition's later steps are skipped (as the pipeline does)."""
-    cells: dict[Key, Cell] = {}
+    cells: dict[Key, ProgressCell] = {}
     for day in tracked.dates:
         failed = False
         for step in tracked.steps:
             record = attempts.get((day, step))
             if failed:
-                cells[(day, step)] = Cell(Mark.SKIPPED)
+                cells[(day, step)] = ProgressCell(Mark.SKIPPED)
             elif record is None or record.execution_id != tracked.execution_id:
-                cells[(day, step)] = Cell(Mark.PENDING)
+                cells[(day, step)] = ProgressCell(Mark.PENDING)
             elif record.outcome == "failed":
-                cells[(day, step)] = Cell(Mark.FAILED, record.reason, record.message)
+                cells[(day, step)] = ProgressCell(Mark.FAILED, record.reason, record.message)
                 failed = True
             else:
                 mark = Mark.UNCHANGED if record.outcome == "skipped" else Mark.COMMITTED
-                cells[(day, step)] = Cell(mark)
+                cells[(day, step)] = ProgressCell(mark)
     return cells
 
 
 def cells_from_summary(
-    tracked: Tracked, summary: Mapping[str, Any], seen: Mapping[Key, Cell]
-) -> dict[Key, Cell]:
+    tracked: Tracked, summary: Mapping[str, Any], seen: Mapping[Key, ProgressCell]
+) -> dict[Key, ProgressCell]:
     """The final cells from the execution's summary (authoritative), keeping committed vs
     unchanged from the attempt records and the step's reason for failures."""
     partitions = summary.get("partitions") or {}
@@ -104,20 +104,20 @@ def cells_from_summary(
         entry = (partitions.get(day.isoformat()) or {}).get(step)
         if not isinstance(entry, dict):
             continue
-        before = seen.get((day, step), Cell(Mark.PENDING))
+        before = seen.get((day, step), ProgressCell(Mark.PENDING))
         status = entry.get("status")
         if status == "failed":
             reason = str(entry.get("reason") or before.reason)
-            cells[(day, step)] = Cell(Mark.FAILED, reason, str(entry.get("message") or ""))
+            cells[(day, step)] = ProgressCell(Mark.FAILED, reason, str(entry.get("message") or ""))
         elif status == "skipped":
-            cells[(day, step)] = Cell(Mark.SKIPPED)
+            cells[(day, step)] = ProgressCell(Mark.SKIPPED)
         elif status == "succeeded":
             unchanged = before.mark is Mark.UNCHANGED
-            cells[(day, step)] = Cell(Mark.UNCHANGED if unchanged else Mark.COMMITTED)
+            cells[(day, step)] = ProgressCell(Mark.UNCHANGED if unchanged else Mark.COMMITTED)
     return cells
 
 
-def counts(cells: Iterable[Cell]) -> dict[Mark, int]:
+def counts(cells: Iterable[ProgressCell]) -> dict[Mark, int]:
     """How many cells carry each mark."""
     found = dict.fromkeys(Mark, 0)
     for cell in cells:
@@ -125,12 +125,12 @@ def counts(cells: Iterable[Cell]) -> dict[Mark, int]:
     return found
 
 
-def failures(tracked: Tracked, cells: Mapping[Key, Cell]) -> list[tuple[date, str, Cell]]:
+def failures(tracked: Tracked, cells: Mapping[Key, ProgressCell]) -> list[tuple[date, str, ProgressCell]]:
     """The failed cells, in date then DAG order."""
     return [(d, s, cells[(d, s)]) for d, s in tracked.cells() if cells[(d, s)].mark is Mark.FAILED]
 
 
-def headline(info: ExecutionInfo, tracked: Tracked, cells: Mapping[Key, Cell], now: float) -> str:
+def headline(info: ExecutionInfo, tracked: Tracked, cells: Mapping[Key, ProgressCell], now: float) -> str:
     """One line: the execution, its state, time so far and the cell counts."""
     elapsed = info.duration if info.duration is not None else now - (info.start or now)
     tally = counts(cells.values())
@@ -152,7 +152,7 @@ class ProgressView:
         self.tracked = tracked
         self.live = console.is_terminal if live is None else live
         self.max_rows = max_rows or max(8, console.size.height - 8)
-        self._shown: dict[Key, Cell] = {}
+        self._shown: dict[Key, ProgressCell] = {}
         self._state = ""
         self._live: Live | None = None
 
@@ -167,7 +167,7 @@ class ProgressView:
             self._live.__exit__(None, None, None)
             self._live = None
 
-    def update(self, info: ExecutionInfo, cells: Mapping[Key, Cell]) -> None:
+    def update(self, info: ExecutionInfo, cells: Mapping[Key, ProgressCell]) -> None:
         """Show the execution's state and its cells now."""
         if self._live is not None:
             self._live.update(self.render(info, cells))
@@ -176,9 +176,9 @@ class ProgressView:
         self._shown = dict(cells)
         self._state = info.state
 
-    def _lines(self, info: ExecutionInfo, cells: Mapping[Key, Cell]) -> None:
+    def _lines(self, info: ExecutionInfo, cells: Mapping[Key, ProgressCell]) -> None:
         for key in self.tracked.cells():
-            cell = cells.get(key, Cell(Mark.PENDING))
+            cell = cells.get(key, ProgressCell(Mark.PENDING))
             if cell.mark.finished and self._shown.get(key) != cell:
                 day, step = key
                 why = f" ({cell.reason}: {cell.message})" if cell.reason else ""
@@ -190,12 +190,12 @@ class ProgressView:
         if info.state != self._state:
             self.console.print(f"execution {info.id}: {info.state}", highlight=False)
 
-    def render(self, info: ExecutionInfo, cells: Mapping[Key, Cell]) -> Group:
+    def render(self, info: ExecutionInfo, cells: Mapping[Key, ProgressCell]) -> Group:
         """The live table: unfinished and failed partitions first when they do not all fit."""
         table = Table("date", *self.tracked.steps, box=None, pad_edge=False)
         rows = self._rows(cells)
         for day in rows:
-            marks = [cells.get((day, s), Cell(Mark.PENDING)) for s in self.tracked.steps]
+            marks = [cells.get((day, s), ProgressCell(Mark.PENDING)) for s in self.tracked.steps]
             table.add_row(day.isoformat(), *(_cell_text(c) for c in marks))
         hidden = len(self.tracked.dates) - len(rows)
         parts: list[Any] = [Text(headline(info, self.tracked, cells, time.time())), table]
@@ -203,19 +203,19 @@ class ProgressView:
             parts.append(Text(f"... and {hidden} more partitions", style="dim"))
         return Group(*parts)
 
-    def _rows(self, cells: Mapping[Key, Cell]) -> Sequence[date]:
+    def _rows(self, cells: Mapping[Key, ProgressCell]) -> Sequence[date]:
         dates = self.tracked.dates
         if len(dates) <= self.max_rows:
             return dates
 
         def finished(day: date) -> bool:
             return all(
-                cells.get((day, s), Cell(Mark.PENDING)).mark.finished for s in self.tracked.steps
+                cells.get((day, s), ProgressCell(Mark.PENDING)).mark.finished for s in self.tracked.steps
             )
 
         def failed(day: date) -> bool:
             return any(
-                cells.get((day, s), Cell(Mark.PENDING)).mark is Mark.FAILED
+                cells.get((day, s), ProgressCell(Mark.PENDING)).mark is Mark.FAILED
                 for s in self.tracked.steps
             )
 
@@ -224,7 +224,7 @@ class ProgressView:
         keep = set(chosen[: self.max_rows])
         return [d for d in dates if d in keep]
 
-    def finish(self, info: ExecutionInfo, cells: Mapping[Key, Cell]) -> None:
+    def finish(self, info: ExecutionInfo, cells: Mapping[Key, ProgressCell]) -> None:
         """The final state, then the failures with their reasons and a one-line tally."""
         self.update(info, cells)
         self.__exit__()
@@ -245,7 +245,7 @@ class ProgressView:
         self.console.print(headline(info, self.tracked, cells, time.time()), highlight=False)
 
 
-def _cell_text(cell: Cell) -> Text:
+def _cell_text(cell: ProgressCell) -> Text:
     symbol, style = STYLE[cell.mark]
     label = f"{symbol} {cell.reason}" if cell.mark is Mark.FAILED and cell.reason else symbol
     return Text(label, style=style)

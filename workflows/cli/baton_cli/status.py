@@ -40,7 +40,7 @@ class State(StrEnum):
 
 
 @dataclass(frozen=True)
-class Cell:
+class StatusCell:
     """One step of one partition."""
 
     step: str
@@ -69,9 +69,9 @@ class PartitionStatus:
     """Every step of one partition, in DAG order."""
 
     day: date
-    cells: tuple[Cell, ...]
+    cells: tuple[StatusCell, ...]
 
-    def cell(self, step: str) -> Cell:
+    def cell(self, step: str) -> StatusCell:
         """The cell of `step`."""
         return next(c for c in self.cells if c.step == step)
 
@@ -112,7 +112,7 @@ def _failed_after(attempt: AttemptRecord | None, manifest: Manifest | None) -> b
     return manifest is None or attempt.finished_at > manifest.finished_at
 
 
-def _cell(step: str, seen: Observation, fresh: Callable[[Manifest], bool]) -> Cell:
+def _cell(step: str, seen: Observation, fresh: Callable[[Manifest], bool]) -> StatusCell:
     found = seen.manifests.get(step)
     manifest = found[0] if found else None
     attempt = seen.attempts.get(step)
@@ -121,12 +121,12 @@ def _cell(step: str, seen: Observation, fresh: Callable[[Manifest], bool]) -> Ce
         "attempt_execution_id": attempt.execution_id if attempt else "",
     }
     if step in seen.corrupt:
-        return Cell(
+        return StatusCell(
             step, State.FAILED, reason="manifest_corrupt", message=seen.corrupt[step], **latest
         )
     if _failed_after(attempt, manifest):
         assert attempt is not None
-        return Cell(
+        return StatusCell(
             step,
             State.FAILED,
             reason=attempt.reason,
@@ -136,8 +136,8 @@ def _cell(step: str, seen: Observation, fresh: Callable[[Manifest], bool]) -> Ce
             **latest,
         )
     if manifest is None:
-        return Cell(step, State.MISSING, **latest)
-    return Cell(
+        return StatusCell(step, State.MISSING, **latest)
+    return StatusCell(
         step,
         State.COMMITTED if fresh(manifest) else State.STALE,
         manifest.rows_in,
@@ -152,7 +152,7 @@ def _cell(step: str, seen: Observation, fresh: Callable[[Manifest], bool]) -> Ce
 
 def classify(seen: Observation, dataset: str, day: date) -> PartitionStatus:
     """Turn what the lake holds into cells; staleness propagates downstream."""
-    cells: list[Cell] = []
+    cells: list[StatusCell] = []
     upstream_ok = True
     for step in STEPS:
         ok = upstream_ok

@@ -39,8 +39,8 @@ from baton_cli.options import (
     watch_storage,
 )
 from baton_cli.planner import (
+    BackfillPlan,
     Mode,
-    Plan,
     Request,
     WorkflowModel,
     plan_backfill,
@@ -78,7 +78,7 @@ def _durations(
     return found, f"median of manifests recorded in {where} {storage.root}"
 
 
-def _plan_table(plan: Plan) -> Table:
+def _plan_table(plan: BackfillPlan) -> Table:
     table = Table(
         "#",
         "partitions",
@@ -202,7 +202,7 @@ def backfill_cmd(
         _run_plan(plan, settings, config, name, concurrency)
 
 
-def _print_plan(plan: Plan, config: OpsConfig) -> None:
+def _print_plan(plan: BackfillPlan, config: OpsConfig) -> None:
     if not plan.executions:
         console.print("nothing to do: " + "; ".join(plan.assumptions))
         return
@@ -215,7 +215,7 @@ def _print_plan(plan: Plan, config: OpsConfig) -> None:
 
 
 def _run_plan(
-    plan: Plan, settings: Settings, config: OpsConfig, name: str, concurrency: int
+    plan: BackfillPlan, settings: Settings, config: OpsConfig, name: str, concurrency: int
 ) -> None:
     storage = watch_storage(settings, config)
     failed: list[ExecutionInfo] = []

@@ -18,12 +18,12 @@ from baton_engine.definition.model import (
     ForStep,
     ParallelStep,
     ReturnStep,
-    Step,
     StepsStep,
     Subworkflow,
     SwitchStep,
     TryStep,
     Workflow,
+    WorkflowStep,
     expressions_of,
     iter_steps,
     parse_workflow,
@@ -72,7 +72,7 @@ class _Checker:
             self.unique(step, where.names)
             self.step(step, inner)
 
-    def unique(self, step: Step, names: dict[str, str]) -> None:
+    def unique(self, step: WorkflowStep, names: dict[str, str]) -> None:
         """Step names are unique among the blocks a `next` can reach from one another."""
         if step.anonymous:
             return
@@ -81,7 +81,7 @@ class _Checker:
         else:
             names[step.name] = step.path
 
-    def step(self, step: Step, where: _Where) -> None:
+    def step(self, step: WorkflowStep, where: _Where) -> None:
         if step.next is not None:
             self.jump(step.next, step.path, where)
         self.expressions(step)
@@ -196,7 +196,7 @@ class _Checker:
         if missing:
             self.issue(path, f"subworkflow {sub.name}: missing argument(s) {', '.join(missing)}")
 
-    def expressions(self, step: Step) -> None:
+    def expressions(self, step: WorkflowStep) -> None:
         for tree in expressions_of(step):
             for node in walk(tree):
                 if isinstance(node, Call):
@@ -284,7 +284,7 @@ def _blocks_of(step: ParallelStep) -> list[Block]:
     return [step.loop.body] if step.loop else [b for _, b in step.branches]
 
 
-def _step_writes(step: Step) -> Iterator[tuple[str, str]]:
+def _step_writes(step: WorkflowStep) -> Iterator[tuple[str, str]]:
     if isinstance(step, AssignStep):
         for target, _ in step.assignments:
             yield step.path, target.root

@@ -69,7 +69,7 @@ _WorkflowLoader.add_implicit_resolver(
 
 
 @dataclass(frozen=True)
-class Target:
+class AssignTarget:
     """Where an assignment writes: a variable and an optional path of keys and indexes."""
 
     source: str
@@ -78,7 +78,7 @@ class Target:
 
 
 @dataclass
-class Step:
+class WorkflowStep:
     """One named step; `next` is a step name, end, break, continue or None."""
 
     name: str
@@ -90,13 +90,13 @@ class Step:
 
 
 @dataclass
-class AssignStep(Step):
-    assignments: list[tuple[Target, Template]] = field(default_factory=list)
+class AssignStep(WorkflowStep):
+    assignments: list[tuple[AssignTarget, Template]] = field(default_factory=list)
     kind = "assign"
 
 
 @dataclass
-class CallStep(Step):
+class CallStep(WorkflowStep):
     function: str = ""
     args: Template | None = None
     result: str | None = None
@@ -108,13 +108,13 @@ class Condition:
     """One switch condition and what it does when it is the first true one."""
 
     condition: Template
-    body: Step | None
+    body: WorkflowStep | None
     next: str | None
     path: str
 
 
 @dataclass
-class SwitchStep(Step):
+class SwitchStep(WorkflowStep):
     conditions: list[Condition] = field(default_factory=list)
     kind = "switch"
 
@@ -131,13 +131,13 @@ class Loop:
 
 
 @dataclass
-class ForStep(Step):
+class ForStep(WorkflowStep):
     loop: Loop | None = None
     kind = "for"
 
 
 @dataclass
-class ParallelStep(Step):
+class ParallelStep(WorkflowStep):
     shared: list[str] = field(default_factory=list)
     concurrency_limit: Template | None = None
     branches: list[tuple[str, Block]] = field(default_factory=list)
@@ -158,7 +158,7 @@ class Retry:
 
 
 @dataclass
-class TryStep(Step):
+class TryStep(WorkflowStep):
     body: Block | None = None
     retry: Retry | None = None
     except_as: str | None = None
@@ -168,19 +168,19 @@ class TryStep(Step):
 
 
 @dataclass
-class RaiseStep(Step):
+class RaiseStep(WorkflowStep):
     value: Template | None = None
     kind = "raise"
 
 
 @dataclass
-class ReturnStep(Step):
+class ReturnStep(WorkflowStep):
     value: Template | None = None
     kind = "return"
 
 
 @dataclass
-class StepsStep(Step):
+class StepsStep(WorkflowStep):
     body: Block | None = None
     kind = "steps"
 
@@ -189,7 +189,7 @@ class StepsStep(Step):
 class Block:
     """A list of steps run in order; `index` finds a `next` target in it."""
 
-    steps: list[Step]
+    steps: list[WorkflowStep]
     path: str
     index: dict[str, int] = field(default_factory=dict)
 
@@ -258,7 +258,7 @@ class _Builder:
             return "_invalid_"
         return value
 
-    def target(self, text: Any, path: str) -> Target | None:
+    def target(self, text: Any, path: str) -> AssignTarget | None:
         if not isinstance(text, str):
             self.issue(path, f"assignment target must be a string, not {text!r}")
             return None
@@ -277,7 +277,7 @@ class _Builder:
         if not isinstance(node, Name):
             self.issue(path, f"assignment target {text!r} must start with a variable name")
             return None
-        return Target(text, node.name, tuple(reversed(segments)))
+        return AssignTarget(text, node.name, tuple(reversed(segments)))
 
     # -- blocks and steps
 
@@ -294,10 +294,10 @@ class _Builder:
             steps.append(self.step(str(name), body, f"{path}/{name}"))
         return Block(steps, path)
 
-    def step(self, name: str, body: Any, path: str) -> Step:
+    def step(self, name: str, body: Any, path: str) -> WorkflowStep:
         if not isinstance(body, dict):
             self.issue(path, "a step must be a map (assign, call, switch, ...)")
-            return Step(name, path, None)
+            return WorkflowStep(name, path, None)
         kinds = [k for k in KINDS if k in body]
         if len(kinds) > 1:
             self.issue(path, f"a step has one kind, this one has {', '.join(kinds)}")
@@ -311,10 +311,10 @@ class _Builder:
             self.issue(path, "empty step: give it assign, call, switch, for, ... or next")
         return getattr(self, f"_{kind}")(name, path, nxt, body)
 
-    def _next(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> Step:
-        return Step(name, path, nxt)
+    def _next(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
+        return WorkflowStep(name, path, nxt)
 
-    def _assign(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> Step:
+    def _assign(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         items = body["assign"]
         step = AssignStep(name, path, nxt)
         if not isinstance(items, list) or not items:
@@ -333,7 +333,7 @@ class _Builder:
                 step.assignments.append((target, self.template(value, where)))
         return step
 
-    def _call(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> Step:
+    def _call(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         function = body["call"]
         if not isinstance(function, str) or not function:
             self.issue(path, f"call must name a function or subworkflow, not {function!r}")
@@ -348,7 +348,7 @@ class _Builder:
         tpl = None if args is None else self.template(args, f"{path}/args")
         return CallStep(name, path, nxt, function=function, args=tpl, result=result)
 
-    def _switch(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> Step:
+    def _switch(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         items = body["switch"]
         step = SwitchStep(name, path, nxt)
         if not isinstance(items, list) or not items:
@@ -391,10 +391,10 @@ class _Builder:
         body = self.block(data.get("steps"), f"{path}/steps")
         return Loop(value, index, items, rng, body)
 
-    def _for(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> Step:
+    def _for(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         return ForStep(name, path, nxt, loop=self.loop(body["for"], f"{path}/for"))
 
-    def _parallel(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> Step:
+    def _parallel(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         spec = body["parallel"]
         step = ParallelStep(name, path, nxt)
         if not isinstance(spec, dict):
@@ -437,7 +437,7 @@ class _Builder:
             branches.append((str(bname), self.block(bbody["steps"], f"{where}")))
         return branches
 
-    def _try(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> Step:
+    def _try(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         step = TryStep(name, path, nxt)
         inner = body["try"]
         if isinstance(inner, list):
@@ -492,13 +492,13 @@ class _Builder:
             part(backoff, "multiplier"),
         )
 
-    def _raise(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> Step:
+    def _raise(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         return RaiseStep(name, path, nxt, value=self.template(body["raise"], path))
 
-    def _return(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> Step:
+    def _return(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         return ReturnStep(name, path, nxt, value=self.template(body["return"], path))
 
-    def _steps(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> Step:
+    def _steps(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         return StepsStep(name, path, nxt, body=self.block(body["steps"], f"{path}"))
 
     # -- the whole document
@@ -569,14 +569,14 @@ def parse_workflow(source: str) -> tuple[Workflow, list[Issue]]:
     return workflow, builder.issues
 
 
-def iter_steps(block: Block) -> Iterator[Step]:
+def iter_steps(block: Block) -> Iterator[WorkflowStep]:
     """Every step in a block and in the blocks nested in it."""
     for step in block.steps:
         yield step
         yield from child_steps(step)
 
 
-def child_steps(step: Step) -> Iterator[Step]:
+def child_steps(step: WorkflowStep) -> Iterator[WorkflowStep]:
     """The steps nested inside one step."""
     for block in child_blocks(step):
         yield from iter_steps(block)
@@ -587,7 +587,7 @@ def child_steps(step: Step) -> Iterator[Step]:
                 yield from child_steps(cond.body)
 
 
-def child_blocks(step: Step) -> Iterator[Block]:
+def child_blocks(step: WorkflowStep) -> Iterator[Block]:
     """The blocks directly inside one step (not inside switch conditions' inline steps)."""
     if isinstance(step, ForStep) and step.loop:
         yield step.loop.body
@@ -605,7 +605,7 @@ def child_blocks(step: Step) -> Iterator[Block]:
         yield step.body
 
 
-def expressions_of(step: Step) -> Iterator[Node]:
+def expressions_of(step: WorkflowStep) -> Iterator[Node]:
     """The expression trees a step evaluates itself (not those of nested steps)."""
     templates: list[Template | None] = []
     if isinstance(step, AssignStep):

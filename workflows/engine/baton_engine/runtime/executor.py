@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import baton_limits as limits
 from baton_engine.definition.model import (
     AssignStep,
+    AssignTarget,
     Block,
     CallStep,
     ForStep,
@@ -29,13 +30,12 @@ from baton_engine.definition.model import (
     ParallelStep,
     RaiseStep,
     ReturnStep,
-    Step,
     StepsStep,
     Subworkflow,
     SwitchStep,
-    Target,
     TryStep,
     Workflow,
+    WorkflowStep,
 )
 from baton_engine.errors import Cancelled, LimitExceeded, WorkflowError, fail
 from baton_engine.expr.values import FunctionRef, is_number, to_json_text, type_name
@@ -196,7 +196,7 @@ class Scope:
             scope = scope.parent
         return None, False
 
-    def assign(self, target: Target, value: Any) -> None:
+    def assign(self, target: AssignTarget, value: Any) -> None:
         """Write `value` to a variable or to a key/index path inside one."""
         if not target.path:
             self.set(target.root, value)
@@ -249,7 +249,7 @@ class Scope:
 
 @dataclass
 class _Entry:
-    step: Step
+    step: WorkflowStep
     start: float
     retries: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -298,7 +298,7 @@ class Executor:
             RaiseStep: self._raise,
             ReturnStep: self._return,
             StepsStep: self._steps,
-            Step: lambda step, scope: None,
+            WorkflowStep: lambda step, scope: None,
         }
 
     # -- the Runtime the standard library sees
@@ -481,7 +481,7 @@ class Executor:
                     )
                 )
 
-    def run_step(self, step: Step, scope: Scope) -> str | None:
+    def run_step(self, step: WorkflowStep, scope: Scope) -> str | None:
         """Run one step; the jump it asks for (a step name, end, break, continue) or None."""
         self._count()
         handler = self._dispatch[type(step)]
