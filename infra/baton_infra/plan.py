@@ -62,8 +62,12 @@ _KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "gcp:storage/notification:Notification": ("objectNamePrefix", "eventTypes"),
     "gcp:eventarc/trigger:Trigger": ("name", "destination.workflow", "serviceAccount"),
     "gcp:monitoring/notificationChannel:NotificationChannel": ("type", "labels"),
-    "gcp:logging/metric:Metric": ("name", "filter"),
-    "gcp:monitoring/alertPolicy:AlertPolicy": ("displayName", "notificationChannels"),
+    "gcp:monitoring/alertPolicy:AlertPolicy": (
+        "displayName",
+        "conditions.0.conditionMatchedLog.filter",
+        "alertStrategy.notificationRateLimit.period",
+        "notificationChannels",
+    ),
 }
 
 
