@@ -121,9 +121,7 @@ class Alerting(pulumi.ComponentResource):
             },
             opts=child,
         )
-        self.register_outputs(
-            {"failures": self.failures.name, "tolerance": self.tolerance.name}
-        )
+        self.register_outputs({"failures": self.failures.name, "tolerance": self.tolerance.name})
 
 
 def _count_above_zero(title: str, filter_: pulumi.Input[str]) -> dict:

@@ -41,6 +41,7 @@ _KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     ),
     "gcp:secretmanager/secret:Secret": ("secretId",),
     "gcp:serviceaccount/account:Account": ("accountId",),
+    "gcp:projects/iAMCustomRole:IAMCustomRole": ("roleId", "permissions"),
     "gcp:cloudrunv2/job:Job": (
         "name",
         "template.template.containers.0.image",

@@ -22,7 +22,7 @@ def test_the_plan_of_the_example_stack_lists_resources_and_the_iam_graph():
     for job in load_jobs():
         assert f"gcp:cloudrunv2/job:Job  {job.name}-job" in text
         assert f"\n  baton-{job.name}\n" in text
-    assert "roles/run.developer  on job baton-extract" in text
+    assert "roles/run.jobsExecutorWithOverrides  on job baton-extract" in text
     assert "if under landing/ && not under landing/reference/" in text
 
 
