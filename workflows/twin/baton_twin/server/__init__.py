@@ -122,6 +122,7 @@ def build_server(settings: Settings, environ: Mapping[str, str], options: ServeO
     deployed = DeployedWorkflows(
         workflows,
         service_account=f"{deployment.name}-workflow@{options.project}.iam.gserviceaccount.com",
+        virtual_time=options.fast_retries,
     )
     api = Api(workflows, jobs, deployed, deployment)
     http = make_http_server(api, options.host, options.port)
