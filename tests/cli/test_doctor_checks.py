@@ -220,12 +220,12 @@ def test_all_ok_exits_0_and_a_mismatch_exits_1():
     assert exit_code(mismatch) == OperatorExit.EXECUTION_FAILED
 
 
-def test_a_refused_read_exits_5_and_names_the_viewer_role():
+def test_a_refused_read_exits_5_and_names_the_permission_it_needs():
     refused = check_bucket(
         "acme-lake", Unread("PERMISSION_DENIED", "caller lacks storage.buckets.get")
     )
     assert exit_code(refused) == OperatorExit.PERMISSION
-    assert "roles/viewer" in refused[0].fix
+    assert "storage.buckets.get" in refused[0].fix
 
 
 def test_an_unreachable_api_exits_75():

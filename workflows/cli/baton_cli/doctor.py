@@ -114,14 +114,27 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+READ_PERMISSIONS = {
+    # The permission each read needs, as the methods' REST references name it ("Authorization
+    # requires the following IAM permission on the specified resource").
+    "api": "serviceusage.services.get",
+    "workflow": "workflows.workflows.get",
+    "job": "run.jobs.get",
+    "scheduler": "cloudscheduler.jobs.get",
+    "bucket": "storage.buckets.get",
+    "dataset": "bigquery.datasets.get",
+}
+
+
 def _unread(name: str, read: Unread, what: str, fix: str) -> Check:
     if read.status == "NOT_FOUND":
         return failed(name, f"{what} does not exist ({read.message})", fix, read.status)
-    if read.status == "PERMISSION_DENIED":
+    if read.status in ("PERMISSION_DENIED", "UNAUTHENTICATED"):
+        permission = READ_PERMISSIONS[name.split(" ", 1)[0]]
         return failed(
             name,
             f"cannot read {what}: permission denied ({read.message})",
-            "run doctor as an identity with roles/viewer (or the API's viewer role) on the project",
+            f"run doctor as an identity holding {permission} (the deployer does)",
             read.status,
         )
     return failed(
