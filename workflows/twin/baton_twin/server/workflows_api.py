@@ -164,8 +164,12 @@ class DeployedWorkflows:
         """The executions backend of a deployed workflow."""
         with self._lock:
             found = self._executions.get(workflow_name)
+            served = ", ".join(sorted(self._executions))
         if found is None:
-            raise ApiError("NOT_FOUND", f"Resource '{workflow_name}' was not found")
+            raise ApiError(
+                "NOT_FOUND",
+                f"Resource '{workflow_name}' was not found; this server serves {served}",
+            )
         return found
 
 
