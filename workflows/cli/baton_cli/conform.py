@@ -74,7 +74,9 @@ def _compact(value: Any) -> str:
 
 def _source(case: dict[str, Any]) -> str:
     if "expr" in case:
-        return yaml.safe_dump({"main": {"steps": [{"r": {"return": "${" + str(case["expr"]) + "}"}}]}})
+        return yaml.safe_dump(
+            {"main": {"steps": [{"r": {"return": "${" + str(case["expr"]) + "}"}}]}}
+        )
     workflow = case["workflow"]
     return workflow if isinstance(workflow, str) else yaml.safe_dump(workflow, sort_keys=False)
 
