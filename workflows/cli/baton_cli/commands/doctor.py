@@ -72,8 +72,7 @@ def doctor_cmd(
 ) -> None:
     """Check that a deployment will run: APIs, workflow source, jobs, schedule, lake, warehouse.
 
-    --target gcp reads the deployment through Google's APIs (with BATON_RUN_ENDPOINT on loopback,
-    from `baton serve`); --target local checks the local twin: lake, warehouse, jobs, YAML.
+    --target gcp reads the deployment through Google's APIs (with BATON_RUN_ENDPOINT on loopback, from `baton serve`); --target local checks the local twin: lake, warehouse, jobs, YAML. Exit 0 all hold, 1 the deployment differs, 5 a read was refused, 75 an API was unreachable.
 
     Examples:
 

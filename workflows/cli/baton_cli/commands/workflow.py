@@ -191,9 +191,7 @@ def conform_cmd(
 ) -> None:
     """Compare the local engine with Cloud Workflows on every conformance case and probe.
 
-    Each case is deployed as a temporary workflow (`baton-conform-<run>-<n>`), executed, and
-    deleted; its result or error is compared with the local engine's. Exit 0 when all agree,
-    1 when any differs.
+    Each case is deployed as a temporary workflow (`baton-conform-<run>-<n>`), executed, and deleted; its result or error is compared with the local engine's. Exit 0 when all agree, 1 when any differs.
 
     Example:
 
