@@ -26,6 +26,7 @@ from baton_engine.expr.values import (
     FunctionRef,
     check_int,
     from_json,
+    scalar_text,
     to_json_text,
     type_name,
 )
@@ -55,6 +56,10 @@ def _need(fn_name: str, arg: str, value: Any, *kinds: str) -> None:
 
 
 # ----------------------------------------------------------------------------- expression helpers
+# https://cloud.google.com/workflows/docs/reference/stdlib/expression-helpers lists the types
+# each helper accepts ("double() Accepts an attribute of type string or integer", "int() ...
+# string or double", "string() ... integer, double, or boolean", "keys() ... map", "len() ...
+# list, map, or string"); any other type is a TypeError here (the page does not say it works).
 
 
 @builtin("default", "value", "default_value")
@@ -62,9 +67,21 @@ def _default(value: Any, default_value: Any) -> Any:
     return default_value if value is None else value
 
 
+@builtin("if", "condition", "if_true", "if_false")
+def _if(condition: Any, if_true: Any, if_false: Any) -> Any:
+    # "If condition evaluates to true, ifTrue is returned. If condition evaluates to false or
+    # null" ifFalse is (expression-helpers page); any other condition type is an error. Both
+    # branches are evaluated before the call (the page does not say it short-circuits).
+    if condition is None or condition is False:
+        return if_false
+    if condition is True:
+        return if_true
+    raise fail("TypeError", f"if: condition must be a boolean or null, not {type_name(condition)}")
+
+
 @builtin("double", "value")
 def _double(value: Any) -> float:
-    _need("double", "value", value, "integer", "double", "string")
+    _need("double", "value", value, "integer", "string")
     if isinstance(value, str):
         try:
             return float(value.strip())
@@ -75,7 +92,7 @@ def _double(value: Any) -> float:
 
 @builtin("int", "value")
 def _int(value: Any) -> int:
-    _need("int", "value", value, "integer", "double", "string")
+    _need("int", "value", value, "double", "string")
     if isinstance(value, str):
         text = value.strip()
         if not re.fullmatch(r"[+-]?\d+", text):
@@ -86,21 +103,10 @@ def _int(value: Any) -> int:
     return check_int(int(value))
 
 
-def format_double(value: float) -> str:
-    """A double as `string()` writes it: shortest round-trip digits (1.5, 2.0, 1e+21)."""
-    if not math.isfinite(value):
-        return {math.inf: "Infinity", -math.inf: "-Infinity"}.get(value, "NaN")
-    return repr(value)
-
-
 @builtin("string", "value")
 def _string(value: Any) -> str:
-    _need("string", "value", value, "integer", "double", "bool", "string")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return format_double(value)
-    return str(value)
+    _need("string", "value", value, "integer", "double", "bool")
+    return str(scalar_text(value))
 
 
 @builtin("keys", "map")
@@ -111,7 +117,7 @@ def _keys(mapping: Any) -> list[str]:
 
 @builtin("len", "value")
 def _len(value: Any) -> int:
-    _need("len", "value", value, "list", "map", "string", "bytes")
+    _need("len", "value", value, "list", "map", "string")
     return len(value)
 
 
