@@ -267,9 +267,19 @@ def _substring(source: Any, start: Any, end: Any) -> str:
     _need("text.substring", "source", source, "string")
     _need("text.substring", "start", start, "integer")
     _need("text.substring", "end", end, "integer")
+    # No stored reference page says whether indexes outside the string are clamped, so the
+    # engine is strict: 0 <= start <= end <= len(source), else a ValueError (a workflow that
+    # passes here cannot depend on clamping the service may not do). Cut a string to at most n
+    # characters with text.substring(s, 0, math.min(n, len(s))).
     size = len(source)
-    start, end = min(max(start, 0), size), min(max(end, 0), size)
-    return source[start:end] if start < end else ""
+    if not 0 <= start <= end <= size:
+        raise fail(
+            "ValueError",
+            f"text.substring: start {start} and end {end} must satisfy 0 <= start <= end <= "
+            f"{size} (the length of source); use math.min(end, len(source)) to cut a string "
+            "to at most end characters",
+        )
+    return source[start:end]
 
 
 @builtin("text.to_lower", "source")
