@@ -108,7 +108,7 @@ def from_json(data: Any) -> Any:
     return data
 
 
-def to_json_text(value: Any, indent: int | None = None) -> str:
+def to_json_text(value: Any, indent: int | str | None = None) -> str:
     """JSON text of a value; bytes cannot be encoded (Workflows cannot return bytes either)."""
 
     def default(obj: Any) -> Any:

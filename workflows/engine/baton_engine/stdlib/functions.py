@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from baton_engine.errors import fail
+from baton_engine.errors import WorkflowError, fail
 from baton_engine.expr.values import (
     FunctionRef,
     check_int,
@@ -384,30 +384,60 @@ def _json_decode(data: Any) -> Any:
         raise fail("ValueError", f"json.decode: not valid JSON: {err}") from None
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/json/encode (and encode_to_string):
+# "If indent is provided, it must be either a boolean, or a dictionary with two optional string
+# attributes: prefix (defaulting to an empty string), and indent (defaulting to four spaces).
+# Setting indent to true is equivalent to setting it to an empty dictionary. Setting indent to
+# false is equivalent to not setting it." ... "each JSON element begins on a new line beginning
+# with prefix and followed by zero or more copies of indent according to the structural
+# nesting." Raises "ValueError If the input contains types that cannot be JSON-encoded.
+# Examples of such types include callable and bytes."
+
+
 @builtin("json.encode", "data", ("indent", None))
 def _json_encode(data: Any, indent: Any) -> bytes:
-    return to_json_text(data, _indent(indent)).encode()
+    return _json_text("json.encode", data, indent).encode()
 
 
 @builtin("json.encode_to_string", "data", ("indent", None))
 def _json_encode_to_string(data: Any, indent: Any) -> str:
-    return to_json_text(data, _indent(indent))
+    return _json_text("json.encode_to_string", data, indent)
 
 
-def _indent(indent: Any) -> int | None:
+def _json_text(fn: str, data: Any, indent: Any) -> str:
+    prefix, unit = _indentation(fn, indent)
+    try:
+        text = to_json_text(data, unit)
+    except WorkflowError as err:
+        raise fail("ValueError", f"{fn}: {err.value['message']}") from None
+    return text.replace("\n", "\n" + prefix) if prefix else text
+
+
+def _indentation(fn: str, indent: Any) -> tuple[str, str | None]:
+    """(prefix, indent unit) from the `indent` argument; no unit means one line."""
     if indent is None or indent is False:
-        return None
+        return "", None
     if indent is True:
-        return 2
-    if isinstance(indent, dict):
-        return int(indent.get("spaces", 2))
-    _need("json.encode", "indent", indent, "integer")
-    return indent
+        indent = {}
+    _need(fn, "indent", indent, "bool", "map")
+    unknown = sorted(set(indent) - {"prefix", "indent"})
+    if unknown:
+        raise fail("TypeError", f"{fn}: indent has no attribute(s) {', '.join(unknown)}")
+    prefix, unit = indent.get("prefix", ""), indent.get("indent", "    ")
+    _need(fn, "indent.prefix", prefix, "string")
+    _need(fn, "indent.indent", unit, "string")
+    return prefix, unit
 
 
 @builtin("base64.decode", "data", ("padding", True))
 def _b64decode(data: Any, padding: Any) -> bytes:
+    # https://cloud.google.com/workflows/docs/reference/stdlib/base64/decode: "The carriage
+    # return (\r) and newline (\n) characters in the input are ignored."; ValueError "If
+    # characters outside of the Base64 alphabet are encountered, or if padding == true and the
+    # input is not aligned to a multiple of 4 bytes."
     _need("base64.decode", "data", data, "string")
+    _need("base64.decode", "padding", padding, "bool")
+    data = data.replace("\r", "").replace("\n", "")
     text = data if padding else data + "=" * (-len(data) % 4)
     try:
         return base64.b64decode(text, validate=True)
@@ -418,6 +448,7 @@ def _b64decode(data: Any, padding: Any) -> bytes:
 @builtin("base64.encode", "data", ("padding", True))
 def _b64encode(data: Any, padding: Any) -> str:
     _need("base64.encode", "data", data, "bytes")
+    _need("base64.encode", "padding", padding, "bool")
     text = base64.b64encode(data).decode()
     return text if padding else text.rstrip("=")
 
@@ -507,9 +538,14 @@ def _uuid() -> str:
 
 # ------------------------------------------------------------------------------------------ hash
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/hash/compute_checksum (and
+# compute_hmac): "Supported algorithms: MD5, SHA1, SHA224, SHA256, SHA384, SHA512." Names are
+# matched as written there (the page does not say other spellings work); "ValueError If the
+# provided hashing algorithm is not supported", TypeError for data (or key) not bytes.
 _ALGORITHMS = {
     "MD5": "md5",
     "SHA1": "sha1",
+    "SHA224": "sha224",
     "SHA256": "sha256",
     "SHA384": "sha384",
     "SHA512": "sha512",
@@ -518,9 +554,9 @@ _ALGORITHMS = {
 
 def _algorithm(fn: str, name: Any) -> str:
     _need(fn, "algorithm", name, "string")
-    if name.upper() not in _ALGORITHMS:
+    if name not in _ALGORITHMS:
         raise fail("ValueError", f"{fn}: algorithm must be one of {', '.join(_ALGORITHMS)}")
-    return _ALGORITHMS[name.upper()]
+    return _ALGORITHMS[name]
 
 
 @builtin("hash.compute_checksum", "data", "algorithm")
