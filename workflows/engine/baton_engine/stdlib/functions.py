@@ -490,17 +490,27 @@ def _min(x: Any, y: Any) -> Any:
 # ---------------------------------------------------------------------------------- time, uuid
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/time/format: "timezone ... A
+# timezone name from the tz database ... If not specified or if an empty string, the default
+# is UTC."; "Returns A timestamp string in ISO 8601 format, up to a microsecond precision",
+# with the page's examples `time.format(1720788633, "GMT")` -> "2024-07-12T12:50:33.000000Z"
+# and `time.format(1720788633, "Europe/Paris")` -> "2024-07-12T14:50:33.000000+02:00": six
+# fraction digits always, `Z` at offset zero, else `+HH:MM`.
+
+
 def _zone(name: Any) -> Any:
     _need("time.format", "timezone", name, "string")
-    if name.upper() in ("UTC", "Z", "ETC/UTC"):
+    if name == "":
         return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise fail("ValueError", f"time.format: unknown time zone {name!r}") from None
+        raise fail(
+            "ValueError", f"time.format: unknown time zone {name!r} (use a tz database name)"
+        ) from None
 
 
-@builtin("time.format", "seconds", ("timezone", "UTC"))
+@builtin("time.format", "seconds", ("timezone", ""))
 def _time_format(seconds: Any, timezone: Any) -> str:
     _numbers("time.format", ("seconds", seconds))
     zone = _zone(timezone)
@@ -508,21 +518,36 @@ def _time_format(seconds: Any, timezone: Any) -> str:
         moment = datetime.fromtimestamp(seconds, tz=zone)
     except (OverflowError, OSError, ValueError) as err:
         raise fail("ValueError", f"time.format: {seconds} is out of range: {err}") from None
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}".rstrip("0")
-    offset = moment.strftime("%z")
-    return text + ("Z" if zone is UTC else f"{offset[:3]}:{offset[3:]}")
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    offset = moment.utcoffset()
+    if not offset:
+        return text + "Z"
+    sign, minutes = ("+" if offset.total_seconds() >= 0 else "-"), abs(offset.total_seconds()) // 60
+    return f"{text}{sign}{int(minutes // 60):02d}:{int(minutes % 60):02d}"
+
+
+# https://cloud.google.com/workflows/docs/reference/stdlib/time/parse: "value ... A string
+# formatted according to the subset of ISO 8601 defined by RFC 3339 section 5.6, with up to a
+# microsecond precision."; returns "a floating point number in seconds since epoch"; "TypeError
+# If time is not a string. ValueError If time is not compatible with RFC 3339 section 5.6."
+# RFC 3339 5.6: full-date "T" full-time, time-offset "Z" or +/-hh:mm (T and Z in any case).
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[Zz]|[+-]\d{2}:\d{2})\Z"
+)
 
 
 def _parse_time(value: Any) -> float:
     _need("time.parse", "value", value, "string")
+    if not _RFC3339.match(value):
+        raise fail(
+            "ValueError",
+            f"time.parse: {value!r} is not an RFC 3339 timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff] "
+            "and Z or +HH:MM)",
+        )
     try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise fail("ValueError", f"time.parse: {value!r} is not an RFC 3339 timestamp") from None
-    if moment.tzinfo is None:
-        raise fail("ValueError", f"time.parse: {value!r} has no time zone offset (add Z)")
+        moment = datetime.fromisoformat(value.upper())
+    except ValueError as err:
+        raise fail("ValueError", f"time.parse: {value!r} is not a real time: {err}") from None
     return moment.timestamp()
 
 
