@@ -50,6 +50,9 @@ class Vars:
     def reference(self, name: str) -> Any:
         raise fail("KeyError", name)
 
+    def known(self, name: str) -> bool:
+        return False
+
 
 def evaluate(text: str, **values: Any) -> Any:
     return compile_expression(text)(Vars(**values))

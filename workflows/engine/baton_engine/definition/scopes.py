@@ -51,10 +51,45 @@ class _Inner:
 
 
 def scope_issues(sub: Subworkflow) -> list[Issue]:
-    """Every read of a loop- or except-local variable from outside its block, in one frame."""
+    """Every read of a loop- or except-local variable from outside its block, and every loop
+    variable reused by a loop nested inside a loop of the same name, in one frame."""
     issues: list[Issue] = []
     _check(sub.body, frozenset(p.name for p in sub.params), {}, issues)
+    _nested_loop_names(sub.body, {}, issues)
     return issues
+
+
+def _nested_loop_names(block: Block, outer: dict[str, str], issues: list[Issue]) -> None:
+    """https://cloud.google.com/workflows/docs/reference/syntax/iteration: the loop variable
+    (and the index) "The same name can be used in multiple loops, as long as they are not
+    nested." """
+    for step in block.steps:
+        for inner in _inners(step):
+            names = dict(outer)
+            if inner.what.endswith("for loop"):
+                for name in inner.bound:
+                    if name in outer:
+                        issues.append(
+                            Issue(
+                                step.path,
+                                f"loop variable {name} is already the variable of the "
+                                f"enclosing loop {outer[name]}; nested loops need different "
+                                "names",
+                            )
+                        )
+                    names[name] = step.path
+            _nested_loop_names(inner.block, names, issues)
+        for nested in _same_scope_blocks(step):
+            _nested_loop_names(nested, outer, issues)
+
+
+def _same_scope_blocks(step: WorkflowStep) -> Iterator[Block]:
+    if isinstance(step, TryStep | StepsStep) and step.body:
+        yield step.body
+    if isinstance(step, SwitchStep):
+        for cond in step.conditions:
+            if cond.body is not None:
+                yield Block([cond.body], cond.path)
 
 
 def _check(

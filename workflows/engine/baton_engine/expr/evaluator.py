@@ -49,6 +49,9 @@ class Context(Protocol):
     def reference(self, name: str) -> Any:
         """A named function, subworkflow or library value (`http.default_retry`)."""
 
+    def known(self, name: str) -> bool:
+        """Whether `reference(name)` names something (a function, subworkflow or value)."""
+
 
 Compiled = Callable[[Context], Any]
 
@@ -179,8 +182,13 @@ def _compile_attr(node: Attr) -> Compiled:
         return lambda ctx: get_property(obj(ctx), name)
     root = path.split(".", 1)[0]
 
+    head = path.rsplit(".", 1)[0]
+
     def run(ctx: Context) -> Any:
         if ctx.defined(root):
+            return get_property(obj(ctx), name)
+        if "." in head and not ctx.known(path):
+            # A field of a library value: `http.default_retry.max_retries`.
             return get_property(obj(ctx), name)
         return ctx.reference(path)
 

@@ -619,6 +619,14 @@ def _tags(e: Any) -> list[Any]:
     return tags if isinstance(tags, list) else []
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/http/default_retry_predicate:
+# "Retries on 429 (Too Many Requests), 502 (Bad Gateway), 503 (Service unavailable), and 504
+# (Gateway Timeout), as well as on any ConnectionError, ConnectionFailedError, and
+# TimeoutError." .../http/default_retry_non_idempotent: "Retries on 429 (Too Many Requests)
+# and 503 (Service Unavailable), as well as on ConnectionFailedError." Both use "max_retries
+# of 5, and backoff as per retry.default_backoff".
+
+
 @builtin("http.default_retry_predicate", "e")
 def _default_retry_predicate(e: Any) -> bool:
     tags = _tags(e)
@@ -629,7 +637,10 @@ def _default_retry_predicate(e: Any) -> bool:
 
 @builtin("http.default_retry_predicate_non_idempotent", "e")
 def _default_retry_predicate_non_idempotent(e: Any) -> bool:
-    return "HttpError" in _tags(e) and _http_code(e) in (429, 503)
+    tags = _tags(e)
+    if "ConnectionFailedError" in tags:
+        return True
+    return "HttpError" in tags and _http_code(e) in (429, 503)
 
 
 DEFAULT_BACKOFF = {"initial_delay": 1.0, "max_delay": 60.0, "multiplier": 1.25}
