@@ -170,18 +170,32 @@ def _now(rt: Runtime) -> float:
     return rt.now()
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/sys/sleep: "Suspends execution for
+# the given number of seconds. Maximum is 31536000 (one year)." .../sys/sleep_until: "Suspends
+# execution until the given time. The latest allowed time is one year from now."; "TypeError If
+# time is not a string. ValueError If time is not ISO 8601-compatible." The pages name no error
+# for a longer sleep: the engine raises ValueError.
+MAX_SLEEP_SECONDS = 31_536_000
+
+
 @builtin("sys.sleep", "seconds", runtime=True, call_only=True)
 def _sleep(rt: Runtime, seconds: Any) -> None:
     _need("sys.sleep", "seconds", seconds, "integer", "double")
-    if seconds < 0:
-        raise fail("ValueError", "sys.sleep: seconds must not be negative")
+    if not 0 <= seconds <= MAX_SLEEP_SECONDS:
+        raise fail(
+            "ValueError", f"sys.sleep: seconds must be 0..{MAX_SLEEP_SECONDS} (one year)"
+        )
     rt.sleep(float(seconds))
 
 
 @builtin("sys.sleep_until", "time", runtime=True, call_only=True)
 def _sleep_until(rt: Runtime, when: Any) -> None:
+    _need("sys.sleep_until", "time", when, "string")
     target = _parse_time(when)
-    rt.sleep(max(0.0, target - rt.now()))
+    wait = target - rt.now()
+    if wait > MAX_SLEEP_SECONDS:
+        raise fail("ValueError", f"sys.sleep_until: {when} is more than one year from now")
+    rt.sleep(max(0.0, wait))
 
 
 # ---------------------------------------------------------------------------------------- text
