@@ -265,15 +265,30 @@ def _replace_all_regex(source: Any, regexp: Any, repl: Any) -> str:
     _need("text.replace_all_regex", "source", source, "string")
     _need("text.replace_all_regex", "repl", repl, "string")
     pattern = _regex("text.replace_all_regex", regexp)
-    # RE2-style group references (\1) and Python's are the same; $1 is not supported.
-    return pattern.sub(repl, source)
+    # https://cloud.google.com/workflows/docs/reference/stdlib/text/replace_all_regex:
+    # "Backreferences are not supported. For example, you can't use the expression \1 to refer
+    # to text previously matched by a capturing group." So `repl` is inserted literally.
+    return pattern.sub(lambda _match: repl, source)
 
 
 @builtin("text.split", "source", "separator")
 def _split(source: Any, separator: Any) -> list[str]:
+    # https://cloud.google.com/workflows/docs/reference/stdlib/text/split: "ValueError If
+    # separator is an empty string"; "In the case of overlapping instances of the separator,
+    # the leftmost match is considered"; "Empty substrings are included in the list."
     _need("text.split", "source", source, "string")
     _need("text.split", "separator", separator, "string")
-    return list(source) if separator == "" else source.split(separator)
+    if separator == "":
+        raise fail("ValueError", "text.split: separator must not be an empty string")
+    return source.split(separator)
+
+
+# https://cloud.google.com/workflows/docs/reference/stdlib/text/substring: "Extracts the
+# substring between two zero-based indexes of a source string. A negative index is considered
+# an offset from the end of the string. If an index is outside of the source string's range,
+# it is clamped to the bounds of the range." Examples: ("hello", 2, 4) -> "ll",
+# ("hello", -10, 10) -> "hello". A start after the end (once resolved) is not described: the
+# engine raises ValueError rather than guess.
 
 
 @builtin("text.substring", "source", "start", "end")
@@ -281,19 +296,18 @@ def _substring(source: Any, start: Any, end: Any) -> str:
     _need("text.substring", "source", source, "string")
     _need("text.substring", "start", start, "integer")
     _need("text.substring", "end", end, "integer")
-    # No stored reference page says whether indexes outside the string are clamped, so the
-    # engine is strict: 0 <= start <= end <= len(source), else a ValueError (a workflow that
-    # passes here cannot depend on clamping the service may not do). Cut a string to at most n
-    # characters with text.substring(s, 0, math.min(n, len(s))).
     size = len(source)
-    if not 0 <= start <= end <= size:
+
+    def resolve(index: int) -> int:
+        return min(max(index + size if index < 0 else index, 0), size)
+
+    first, last = resolve(start), resolve(end)
+    if first > last:
         raise fail(
             "ValueError",
-            f"text.substring: start {start} and end {end} must satisfy 0 <= start <= end <= "
-            f"{size} (the length of source); use math.min(end, len(source)) to cut a string "
-            "to at most end characters",
+            f"text.substring: start {start} is after end {end} in a string of length {size}",
         )
-    return source[start:end]
+    return source[first:last]
 
 
 @builtin("text.to_lower", "source")
