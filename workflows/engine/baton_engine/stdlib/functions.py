@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import regex
+
 from baton_engine.errors import WorkflowError, fail
 from baton_engine.expr.values import (
     FunctionRef,
@@ -201,21 +203,29 @@ def _sleep_until(rt: Runtime, when: Any) -> None:
 # ---------------------------------------------------------------------------------------- text
 
 
-def _regex(fn: str, pattern: Any) -> re.Pattern[str]:
+def _regex(fn: str, pattern: Any) -> Any:
+    """A compiled pattern with leftmost-longest matching: text.find_all_regex's page ("If the
+    overlapping matches start at the same index, then the longest match is considered") and
+    replace_all_regex's ("if multiple matches start at the same index, then the longest one is
+    replaced"). Python's `re` takes the first alternative instead, so `regex` in POSIX mode."""
     _need(fn, "regexp", pattern, "string")
     try:
-        return re.compile(pattern)
-    except re.error as err:
+        return regex.compile(pattern, flags=regex.POSIX)
+    except regex.error as err:
         raise fail("ValueError", f"{fn}: bad regular expression {pattern!r}: {err}") from None
 
 
 @builtin("text.decode", "data", ("charset", "UTF-8"))
 def _decode(data: Any, charset: Any) -> str:
+    # https://cloud.google.com/workflows/docs/reference/stdlib/text/decode: "Each byte that
+    # cannot be correctly decoded using the specified charset is represented in the output by
+    # the \uFFFD codepoint."; "ValueError If the charset is unsupported."
     _need("text.decode", "data", data, "bytes")
+    _need("text.decode", "charset", charset, "string")
     try:
-        return data.decode(charset)
-    except (LookupError, UnicodeDecodeError) as err:
-        raise fail("ValueError", f"text.decode: {err}") from None
+        return data.decode(charset, errors="replace")
+    except LookupError as err:
+        raise fail("ValueError", f"text.decode: unsupported charset {charset!r}: {err}") from None
 
 
 @builtin("text.encode", "text", ("charset", "UTF-8"))
