@@ -238,14 +238,18 @@ def _encode(text: Any, charset: Any) -> bytes:
 
 
 @builtin("text.find_all", "source", "substr")
-def _find_all(source: Any, substr: Any) -> list[dict[str, Any]]:
+def _find_all(source: Any, substr: Any) -> list[int]:
+    # https://cloud.google.com/workflows/docs/reference/stdlib/text/find_all: "Finds the index
+    # of all instances of a substring in a string. The string is indexed over code points using
+    # a zero-based index. Only non-overlapping matches are found, starting from the leftmost
+    # match."; "Returns A sorted list of indexes". An empty substr is not described: ValueError.
     _need("text.find_all", "source", source, "string")
     _need("text.find_all", "substr", substr, "string")
     if not substr:
         raise fail("ValueError", "text.find_all: substr must not be empty")
     found, i = [], source.find(substr)
     while i >= 0:
-        found.append({"index": i, "match": substr})
+        found.append(i)
         i = source.find(substr, i + len(substr))
     return found
 
@@ -267,7 +271,11 @@ def _match_regex(source: Any, regexp: Any) -> bool:
 def _replace_all(source: Any, substr: Any, repl: Any) -> str:
     for arg, value in (("source", source), ("substr", substr), ("repl", repl)):
         _need("text.replace_all", arg, value, "string")
-    return source.replace(substr, repl) if substr else source
+    # https://cloud.google.com/workflows/docs/reference/stdlib/text/replace_all: "In the case of
+    # overlapping matches the leftmost instance is replaced. If the expression is empty, it
+    # matches at the beginning of the string and after each code point, yielding up to k+1
+    # replacements for a string with k code points." (str.replace does exactly that.)
+    return source.replace(substr, repl)
 
 
 @builtin("text.replace_all_regex", "source", "regexp", "repl")
