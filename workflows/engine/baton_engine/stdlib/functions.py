@@ -340,22 +340,43 @@ def _to_upper(source: Any) -> str:
     return source.upper()
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/text/url_encode (and
+# url_encode_plus): "The reserved characters in the original string are replaced with their
+# percent-escaped representation (%xx). Letters, digits, and the characters .-_ are not
+# escaped." (so `~` is escaped); url_encode_plus also has "spaces replaced by pluses (+)".
+# .../text/url_decode: "Plus signs (+) are replaced with spaces. Percent-encoded sequences are
+# converted into UTF-8."; "ValueError If source contains any % not followed by two hexadecimal
+# characters." Invalid UTF-8 after decoding is not described: ValueError.
+_URL_SAFE = ".-_"
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 @builtin("text.url_decode", "source")
 def _url_decode(source: Any) -> str:
     _need("text.url_decode", "source", source, "string")
-    return urllib.parse.unquote(source)
+    bad = _BAD_PERCENT.search(source)
+    if bad:
+        raise fail(
+            "ValueError",
+            f"text.url_decode: % at index {bad.start()} is not followed by two hex digits",
+        )
+    try:
+        return urllib.parse.unquote_plus(source, errors="strict")
+    except UnicodeDecodeError as err:
+        raise fail("ValueError", f"text.url_decode: not UTF-8 once decoded: {err}") from None
 
 
 @builtin("text.url_encode", "source")
 def _url_encode(source: Any) -> str:
     _need("text.url_encode", "source", source, "string")
-    return urllib.parse.quote(source, safe="-_.~")
+    # Python always leaves `~` unescaped; the page's safe set does not include it.
+    return urllib.parse.quote(source, safe=_URL_SAFE).replace("~", "%7E")
 
 
 @builtin("text.url_encode_plus", "source")
 def _url_encode_plus(source: Any) -> str:
     _need("text.url_encode_plus", "source", source, "string")
-    return urllib.parse.quote_plus(source, safe="-_.~")
+    return urllib.parse.quote_plus(source, safe=_URL_SAFE).replace("~", "%7E")
 
 
 # --------------------------------------------------------------------------------- list and map
