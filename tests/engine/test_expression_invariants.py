@@ -50,6 +50,9 @@ class Vars:
     def reference(self, name: str) -> Any:
         raise fail("KeyError", name)
 
+    def known(self, name: str) -> bool:
+        return False
+
 
 def evaluate(text: str, **values: Any) -> Any:
     return compile_expression(text)(Vars(**values))
@@ -93,8 +96,16 @@ def test_strings_concatenate(a: str, b: str) -> None:
     assert evaluate("a + b", a=a, b=b) == a + b
 
 
-@given(st.text(max_size=10), st.integers() | st.booleans() | st.none())
-def test_a_string_plus_a_non_string_is_a_type_error(a: str, other: Any) -> None:
+@given(st.text(max_size=10), INT64 | st.booleans() | st.floats(allow_nan=False))
+def test_a_string_plus_an_int_double_or_bool_is_their_concatenation(a: str, other: Any) -> None:
+    # The datatypes page's `+` table: STRING with INTEGER, DOUBLE or BOOL is STRING, either way.
+    text = evaluate("string(other)", other=other)
+    assert evaluate("a + other", a=a, other=other) == a + text
+    assert evaluate("other + a", a=a, other=other) == text + a
+
+
+@given(st.text(max_size=10), st.none() | st.lists(st.integers(), max_size=2) | st.just({}))
+def test_a_string_plus_null_a_list_or_a_map_is_a_type_error(a: str, other: Any) -> None:
     with pytest.raises(WorkflowError) as caught:
         evaluate("a + other", a=a, other=other)
     assert caught.value.tags == ["TypeError"]

@@ -21,6 +21,16 @@ import yaml
 
 from baton_engine import DefinitionError, Engine, ExecutionStore, Limits, VirtualClock
 
+_TYPES = {
+    "integer": int,
+    "double": float,
+    "string": str,
+    "bool": bool,
+    "null": type(None),
+    "list": list,
+    "map": dict,
+}
+
 HERE = Path(__file__).parent / "conformance"
 
 
@@ -87,7 +97,10 @@ def test_conformance(case: dict[str, Any], tmp_path: Path) -> None:
         assert _matches_error(record.error, case["error"]), record.error
     else:
         assert record.state == "SUCCEEDED", record.error
-        assert strictly_equal(record.result, case["result"]), (record.result, case["result"])
+        if "result_type" in case:
+            assert type(record.result) is _TYPES[case["result_type"]], record.result
+        if "result" in case or "result_type" not in case:
+            assert strictly_equal(record.result, case["result"]), (record.result, case["result"])
     if "elapsed" in case:
         assert record.end is not None
         assert record.end - record.start == pytest.approx(case["elapsed"], abs=1e-6)

@@ -2,8 +2,9 @@
 
 Undefined `next` targets, duplicate step names, calls to undefined subworkflows or functions
 (in call steps and in expressions) and wrong argument names, break/continue outside a loop,
-parallel nesting deeper than 2, more than 10 branches, `shared` variables never assigned, and
-branch writes to parent variables not listed in `shared`. Each issue names its step path.
+parallel nesting deeper than 2, more than 10 branches, `shared` variables never assigned,
+branch writes to parent variables not listed in `shared`, and reads of a variable outside the
+`for` loop or `except` block that created it (`scopes`). Each issue names its step path.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from baton_engine.definition.model import (
     iter_steps,
     parse_workflow,
 )
+from baton_engine.definition.scopes import scope_issues
 from baton_engine.errors import DefinitionError, Issue
 from baton_engine.expr.nodes import Call, dotted, walk
 from baton_engine.expr.template import Template, expression_text
@@ -62,6 +64,7 @@ class _Checker:
     def run(self) -> list[Issue]:
         for sub in self.workflow.subworkflows.values():
             self.block(sub.body, _Where(sub, (), None, 0, False, {}))
+            self.issues.extend(scope_issues(sub))
         return self.issues
 
     # -- walking

@@ -456,7 +456,10 @@ class _Builder:
             else:
                 if "as" in exc:
                     step.except_as = self.variable(exc["as"], f"{path}/except", "except as")
-                step.except_body = self.block(exc.get("steps"), f"{path}/except")
+                # "Note that the steps block is optional." (catching-errors page): an except
+                # without steps swallows the error.
+                if "steps" in exc:
+                    step.except_body = self.block(exc["steps"], f"{path}/except")
         if step.retry is None and not step.has_except:
             self.issue(path, "try needs retry, except, or both")
         return step

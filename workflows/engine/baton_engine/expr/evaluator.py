@@ -1,8 +1,11 @@
 """Evaluates expressions: compiles a syntax tree once into a Python closure; no eval/exec.
 
 Types follow the documented rules: `+ - *` keep ints as ints (64-bit) and promote to double
-when either side is a double; `/` always gives a double; `+` joins only two strings; `and`,
-`or` and `not` take booleans only; `in` tests a map's keys or a list's elements.
+when either side is a double; `/` always gives a double; `+` with a string on either side
+concatenates, converting an integer, double or boolean on the other side (the `+` table of
+https://cloud.google.com/workflows/docs/reference/syntax/datatypes, "Implicit data type
+conversions"); `and`, `or` and `not` take booleans only; `in` tests a map's keys or a list's
+elements.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from baton_engine.expr.nodes import (
     dotted,
 )
 from baton_engine.expr.parser import parse
-from baton_engine.expr.values import check_int, equal, is_number, type_name
+from baton_engine.expr.values import check_int, equal, is_number, scalar_text, type_name
 
 
 class Context(Protocol):
@@ -45,6 +48,9 @@ class Context(Protocol):
 
     def reference(self, name: str) -> Any:
         """A named function, subworkflow or library value (`http.default_retry`)."""
+
+    def known(self, name: str) -> bool:
+        """Whether `reference(name)` names something (a function, subworkflow or value)."""
 
 
 Compiled = Callable[[Context], Any]
@@ -70,15 +76,26 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+def concatenate(a: Any, b: Any) -> str:
+    """`+` with a string on one side: the datatypes page's `+` table gives STRING for a string
+    with an integer, double, boolean or string, in either order; every other type (null, list,
+    map, bytes) is not in the table, so it is an error rather than a guess."""
+    left, right = scalar_text(a), scalar_text(b)
+    if left is None or right is None:
+        raise fail(
+            "TypeError",
+            f"unsupported operand types for +: {_kind(a)} and {_kind(b)}; a string joins only "
+            "an integer, double, boolean or string",
+        )
+    return left + right
+
+
 def arithmetic(op: str, a: Any, b: Any) -> Any:
     """`+ - * / // %` with the Workflows type rules."""
-    if op == "+" and isinstance(a, str) and isinstance(b, str):
-        return a + b
+    if op == "+" and (isinstance(a, str) or isinstance(b, str)):
+        return concatenate(a, b)
     if not (is_number(a) and is_number(b)):
-        hint = "; convert with string() first" if isinstance(a, str) or isinstance(b, str) else ""
-        raise fail(
-            "TypeError", f"unsupported operand types for {op}: {_kind(a)} and {_kind(b)}{hint}"
-        )
+        raise fail("TypeError", f"unsupported operand types for {op}: {_kind(a)} and {_kind(b)}")
     if op in ("/", "//", "%") and b == 0:
         raise fail("ZeroDivisionError", f"division by zero in {a} {op} {b}")
     result = _ARITHMETIC[op](a, b)
@@ -165,8 +182,13 @@ def _compile_attr(node: Attr) -> Compiled:
         return lambda ctx: get_property(obj(ctx), name)
     root = path.split(".", 1)[0]
 
+    head = path.rsplit(".", 1)[0]
+
     def run(ctx: Context) -> Any:
         if ctx.defined(root):
+            return get_property(obj(ctx), name)
+        if "." in head and not ctx.known(path):
+            # A field of a library value: `http.default_retry.max_retries`.
             return get_property(obj(ctx), name)
         return ctx.reference(path)
 

@@ -67,6 +67,25 @@ def check_int(value: int) -> int:
     return value
 
 
+def format_double(value: float) -> str:
+    """A double as `string()` writes it: shortest round-trip digits (1.5, 2.0, 1e+21)."""
+    if not math.isfinite(value):
+        return {math.inf: "Infinity", -math.inf: "-Infinity"}.get(value, "NaN")
+    return repr(value)
+
+
+def scalar_text(value: Any) -> str | None:
+    """The text of an integer, double, boolean or string (as `string()` and `+` write it);
+    None for any other type."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format_double(value)
+    if isinstance(value, int | str):
+        return str(value)
+    return None
+
+
 def equal(a: Any, b: Any) -> bool:
     """Deep equality: int and double compare by value, other types never equal each other."""
     if is_number(a) and is_number(b):
@@ -89,7 +108,7 @@ def from_json(data: Any) -> Any:
     return data
 
 
-def to_json_text(value: Any, indent: int | None = None) -> str:
+def to_json_text(value: Any, indent: int | str | None = None) -> str:
     """JSON text of a value; bytes cannot be encoded (Workflows cannot return bytes either)."""
 
     def default(obj: Any) -> Any:

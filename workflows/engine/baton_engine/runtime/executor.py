@@ -176,6 +176,14 @@ class Scope:
             return library().values[name]
         raise fail("KeyError", f"variable {name} is not defined")
 
+    def known(self, name: str) -> bool:
+        lib = library()
+        return (
+            name in self.executor.workflow.subworkflows
+            or name in lib.functions
+            or name in lib.values
+        )
+
     # -- writes
 
     def _owner(self, name: str) -> tuple[Scope | None, bool]:

@@ -21,11 +21,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from baton_engine.errors import fail
+import regex
+
+from baton_engine.errors import WorkflowError, fail
 from baton_engine.expr.values import (
     FunctionRef,
     check_int,
     from_json,
+    scalar_text,
     to_json_text,
     type_name,
 )
@@ -55,6 +58,10 @@ def _need(fn_name: str, arg: str, value: Any, *kinds: str) -> None:
 
 
 # ----------------------------------------------------------------------------- expression helpers
+# https://cloud.google.com/workflows/docs/reference/stdlib/expression-helpers lists the types
+# each helper accepts ("double() Accepts an attribute of type string or integer", "int() ...
+# string or double", "string() ... integer, double, or boolean", "keys() ... map", "len() ...
+# list, map, or string"); any other type is a TypeError here (the page does not say it works).
 
 
 @builtin("default", "value", "default_value")
@@ -62,9 +69,21 @@ def _default(value: Any, default_value: Any) -> Any:
     return default_value if value is None else value
 
 
+@builtin("if", "condition", "if_true", "if_false")
+def _if(condition: Any, if_true: Any, if_false: Any) -> Any:
+    # "If condition evaluates to true, ifTrue is returned. If condition evaluates to false or
+    # null" ifFalse is (expression-helpers page); any other condition type is an error. Both
+    # branches are evaluated before the call (the page does not say it short-circuits).
+    if condition is None or condition is False:
+        return if_false
+    if condition is True:
+        return if_true
+    raise fail("TypeError", f"if: condition must be a boolean or null, not {type_name(condition)}")
+
+
 @builtin("double", "value")
 def _double(value: Any) -> float:
-    _need("double", "value", value, "integer", "double", "string")
+    _need("double", "value", value, "integer", "string")
     if isinstance(value, str):
         try:
             return float(value.strip())
@@ -75,7 +94,7 @@ def _double(value: Any) -> float:
 
 @builtin("int", "value")
 def _int(value: Any) -> int:
-    _need("int", "value", value, "integer", "double", "string")
+    _need("int", "value", value, "double", "string")
     if isinstance(value, str):
         text = value.strip()
         if not re.fullmatch(r"[+-]?\d+", text):
@@ -86,21 +105,10 @@ def _int(value: Any) -> int:
     return check_int(int(value))
 
 
-def format_double(value: float) -> str:
-    """A double as `string()` writes it: shortest round-trip digits (1.5, 2.0, 1e+21)."""
-    if not math.isfinite(value):
-        return {math.inf: "Infinity", -math.inf: "-Infinity"}.get(value, "NaN")
-    return repr(value)
-
-
 @builtin("string", "value")
 def _string(value: Any) -> str:
-    _need("string", "value", value, "integer", "double", "bool", "string")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return format_double(value)
-    return str(value)
+    _need("string", "value", value, "integer", "double", "bool")
+    return str(scalar_text(value))
 
 
 @builtin("keys", "map")
@@ -111,7 +119,7 @@ def _keys(mapping: Any) -> list[str]:
 
 @builtin("len", "value")
 def _len(value: Any) -> int:
-    _need("len", "value", value, "list", "map", "string", "bytes")
+    _need("len", "value", value, "list", "map", "string")
     return len(value)
 
 
@@ -164,38 +172,60 @@ def _now(rt: Runtime) -> float:
     return rt.now()
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/sys/sleep: "Suspends execution for
+# the given number of seconds. Maximum is 31536000 (one year)." .../sys/sleep_until: "Suspends
+# execution until the given time. The latest allowed time is one year from now."; "TypeError If
+# time is not a string. ValueError If time is not ISO 8601-compatible." The pages name no error
+# for a longer sleep: the engine raises ValueError.
+MAX_SLEEP_SECONDS = 31_536_000
+
+
 @builtin("sys.sleep", "seconds", runtime=True, call_only=True)
 def _sleep(rt: Runtime, seconds: Any) -> None:
     _need("sys.sleep", "seconds", seconds, "integer", "double")
-    if seconds < 0:
-        raise fail("ValueError", "sys.sleep: seconds must not be negative")
+    if not 0 <= seconds <= MAX_SLEEP_SECONDS:
+        raise fail(
+            "ValueError", f"sys.sleep: seconds must be 0..{MAX_SLEEP_SECONDS} (one year)"
+        )
     rt.sleep(float(seconds))
 
 
 @builtin("sys.sleep_until", "time", runtime=True, call_only=True)
 def _sleep_until(rt: Runtime, when: Any) -> None:
+    _need("sys.sleep_until", "time", when, "string")
     target = _parse_time(when)
-    rt.sleep(max(0.0, target - rt.now()))
+    wait = target - rt.now()
+    if wait > MAX_SLEEP_SECONDS:
+        raise fail("ValueError", f"sys.sleep_until: {when} is more than one year from now")
+    rt.sleep(max(0.0, wait))
 
 
 # ---------------------------------------------------------------------------------------- text
 
 
-def _regex(fn: str, pattern: Any) -> re.Pattern[str]:
+def _regex(fn: str, pattern: Any) -> Any:
+    """A compiled pattern with leftmost-longest matching: text.find_all_regex's page ("If the
+    overlapping matches start at the same index, then the longest match is considered") and
+    replace_all_regex's ("if multiple matches start at the same index, then the longest one is
+    replaced"). Python's `re` takes the first alternative instead, so `regex` in POSIX mode."""
     _need(fn, "regexp", pattern, "string")
     try:
-        return re.compile(pattern)
-    except re.error as err:
+        return regex.compile(pattern, flags=regex.POSIX)
+    except regex.error as err:
         raise fail("ValueError", f"{fn}: bad regular expression {pattern!r}: {err}") from None
 
 
 @builtin("text.decode", "data", ("charset", "UTF-8"))
 def _decode(data: Any, charset: Any) -> str:
+    # https://cloud.google.com/workflows/docs/reference/stdlib/text/decode: "Each byte that
+    # cannot be correctly decoded using the specified charset is represented in the output by
+    # the \uFFFD codepoint."; "ValueError If the charset is unsupported."
     _need("text.decode", "data", data, "bytes")
+    _need("text.decode", "charset", charset, "string")
     try:
-        return data.decode(charset)
-    except (LookupError, UnicodeDecodeError) as err:
-        raise fail("ValueError", f"text.decode: {err}") from None
+        return data.decode(charset, errors="replace")
+    except LookupError as err:
+        raise fail("ValueError", f"text.decode: unsupported charset {charset!r}: {err}") from None
 
 
 @builtin("text.encode", "text", ("charset", "UTF-8"))
@@ -208,14 +238,18 @@ def _encode(text: Any, charset: Any) -> bytes:
 
 
 @builtin("text.find_all", "source", "substr")
-def _find_all(source: Any, substr: Any) -> list[dict[str, Any]]:
+def _find_all(source: Any, substr: Any) -> list[int]:
+    # https://cloud.google.com/workflows/docs/reference/stdlib/text/find_all: "Finds the index
+    # of all instances of a substring in a string. The string is indexed over code points using
+    # a zero-based index. Only non-overlapping matches are found, starting from the leftmost
+    # match."; "Returns A sorted list of indexes". An empty substr is not described: ValueError.
     _need("text.find_all", "source", source, "string")
     _need("text.find_all", "substr", substr, "string")
     if not substr:
         raise fail("ValueError", "text.find_all: substr must not be empty")
     found, i = [], source.find(substr)
     while i >= 0:
-        found.append({"index": i, "match": substr})
+        found.append(i)
         i = source.find(substr, i + len(substr))
     return found
 
@@ -237,7 +271,11 @@ def _match_regex(source: Any, regexp: Any) -> bool:
 def _replace_all(source: Any, substr: Any, repl: Any) -> str:
     for arg, value in (("source", source), ("substr", substr), ("repl", repl)):
         _need("text.replace_all", arg, value, "string")
-    return source.replace(substr, repl) if substr else source
+    # https://cloud.google.com/workflows/docs/reference/stdlib/text/replace_all: "In the case of
+    # overlapping matches the leftmost instance is replaced. If the expression is empty, it
+    # matches at the beginning of the string and after each code point, yielding up to k+1
+    # replacements for a string with k code points." (str.replace does exactly that.)
+    return source.replace(substr, repl)
 
 
 @builtin("text.replace_all_regex", "source", "regexp", "repl")
@@ -245,15 +283,30 @@ def _replace_all_regex(source: Any, regexp: Any, repl: Any) -> str:
     _need("text.replace_all_regex", "source", source, "string")
     _need("text.replace_all_regex", "repl", repl, "string")
     pattern = _regex("text.replace_all_regex", regexp)
-    # RE2-style group references (\1) and Python's are the same; $1 is not supported.
-    return pattern.sub(repl, source)
+    # https://cloud.google.com/workflows/docs/reference/stdlib/text/replace_all_regex:
+    # "Backreferences are not supported. For example, you can't use the expression \1 to refer
+    # to text previously matched by a capturing group." So `repl` is inserted literally.
+    return pattern.sub(lambda _match: repl, source)
 
 
 @builtin("text.split", "source", "separator")
 def _split(source: Any, separator: Any) -> list[str]:
+    # https://cloud.google.com/workflows/docs/reference/stdlib/text/split: "ValueError If
+    # separator is an empty string"; "In the case of overlapping instances of the separator,
+    # the leftmost match is considered"; "Empty substrings are included in the list."
     _need("text.split", "source", source, "string")
     _need("text.split", "separator", separator, "string")
-    return list(source) if separator == "" else source.split(separator)
+    if separator == "":
+        raise fail("ValueError", "text.split: separator must not be an empty string")
+    return source.split(separator)
+
+
+# https://cloud.google.com/workflows/docs/reference/stdlib/text/substring: "Extracts the
+# substring between two zero-based indexes of a source string. A negative index is considered
+# an offset from the end of the string. If an index is outside of the source string's range,
+# it is clamped to the bounds of the range." Examples: ("hello", 2, 4) -> "ll",
+# ("hello", -10, 10) -> "hello". A start after the end (once resolved) is not described: the
+# engine raises ValueError rather than guess.
 
 
 @builtin("text.substring", "source", "start", "end")
@@ -262,8 +315,17 @@ def _substring(source: Any, start: Any, end: Any) -> str:
     _need("text.substring", "start", start, "integer")
     _need("text.substring", "end", end, "integer")
     size = len(source)
-    start, end = min(max(start, 0), size), min(max(end, 0), size)
-    return source[start:end] if start < end else ""
+
+    def resolve(index: int) -> int:
+        return min(max(index + size if index < 0 else index, 0), size)
+
+    first, last = resolve(start), resolve(end)
+    if first > last:
+        raise fail(
+            "ValueError",
+            f"text.substring: start {start} is after end {end} in a string of length {size}",
+        )
+    return source[first:last]
 
 
 @builtin("text.to_lower", "source")
@@ -278,22 +340,43 @@ def _to_upper(source: Any) -> str:
     return source.upper()
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/text/url_encode (and
+# url_encode_plus): "The reserved characters in the original string are replaced with their
+# percent-escaped representation (%xx). Letters, digits, and the characters .-_ are not
+# escaped." (so `~` is escaped); url_encode_plus also has "spaces replaced by pluses (+)".
+# .../text/url_decode: "Plus signs (+) are replaced with spaces. Percent-encoded sequences are
+# converted into UTF-8."; "ValueError If source contains any % not followed by two hexadecimal
+# characters." Invalid UTF-8 after decoding is not described: ValueError.
+_URL_SAFE = ".-_"
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 @builtin("text.url_decode", "source")
 def _url_decode(source: Any) -> str:
     _need("text.url_decode", "source", source, "string")
-    return urllib.parse.unquote(source)
+    bad = _BAD_PERCENT.search(source)
+    if bad:
+        raise fail(
+            "ValueError",
+            f"text.url_decode: % at index {bad.start()} is not followed by two hex digits",
+        )
+    try:
+        return urllib.parse.unquote_plus(source, errors="strict")
+    except UnicodeDecodeError as err:
+        raise fail("ValueError", f"text.url_decode: not UTF-8 once decoded: {err}") from None
 
 
 @builtin("text.url_encode", "source")
 def _url_encode(source: Any) -> str:
     _need("text.url_encode", "source", source, "string")
-    return urllib.parse.quote(source, safe="-_.~")
+    # Python always leaves `~` unescaped; the page's safe set does not include it.
+    return urllib.parse.quote(source, safe=_URL_SAFE).replace("~", "%7E")
 
 
 @builtin("text.url_encode_plus", "source")
 def _url_encode_plus(source: Any) -> str:
     _need("text.url_encode_plus", "source", source, "string")
-    return urllib.parse.quote_plus(source, safe="-_.~")
+    return urllib.parse.quote_plus(source, safe=_URL_SAFE).replace("~", "%7E")
 
 
 # --------------------------------------------------------------------------------- list and map
@@ -368,30 +451,60 @@ def _json_decode(data: Any) -> Any:
         raise fail("ValueError", f"json.decode: not valid JSON: {err}") from None
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/json/encode (and encode_to_string):
+# "If indent is provided, it must be either a boolean, or a dictionary with two optional string
+# attributes: prefix (defaulting to an empty string), and indent (defaulting to four spaces).
+# Setting indent to true is equivalent to setting it to an empty dictionary. Setting indent to
+# false is equivalent to not setting it." ... "each JSON element begins on a new line beginning
+# with prefix and followed by zero or more copies of indent according to the structural
+# nesting." Raises "ValueError If the input contains types that cannot be JSON-encoded.
+# Examples of such types include callable and bytes."
+
+
 @builtin("json.encode", "data", ("indent", None))
 def _json_encode(data: Any, indent: Any) -> bytes:
-    return to_json_text(data, _indent(indent)).encode()
+    return _json_text("json.encode", data, indent).encode()
 
 
 @builtin("json.encode_to_string", "data", ("indent", None))
 def _json_encode_to_string(data: Any, indent: Any) -> str:
-    return to_json_text(data, _indent(indent))
+    return _json_text("json.encode_to_string", data, indent)
 
 
-def _indent(indent: Any) -> int | None:
+def _json_text(fn: str, data: Any, indent: Any) -> str:
+    prefix, unit = _indentation(fn, indent)
+    try:
+        text = to_json_text(data, unit)
+    except WorkflowError as err:
+        raise fail("ValueError", f"{fn}: {err.value['message']}") from None
+    return text.replace("\n", "\n" + prefix) if prefix else text
+
+
+def _indentation(fn: str, indent: Any) -> tuple[str, str | None]:
+    """(prefix, indent unit) from the `indent` argument; no unit means one line."""
     if indent is None or indent is False:
-        return None
+        return "", None
     if indent is True:
-        return 2
-    if isinstance(indent, dict):
-        return int(indent.get("spaces", 2))
-    _need("json.encode", "indent", indent, "integer")
-    return indent
+        indent = {}
+    _need(fn, "indent", indent, "bool", "map")
+    unknown = sorted(set(indent) - {"prefix", "indent"})
+    if unknown:
+        raise fail("TypeError", f"{fn}: indent has no attribute(s) {', '.join(unknown)}")
+    prefix, unit = indent.get("prefix", ""), indent.get("indent", "    ")
+    _need(fn, "indent.prefix", prefix, "string")
+    _need(fn, "indent.indent", unit, "string")
+    return prefix, unit
 
 
 @builtin("base64.decode", "data", ("padding", True))
 def _b64decode(data: Any, padding: Any) -> bytes:
+    # https://cloud.google.com/workflows/docs/reference/stdlib/base64/decode: "The carriage
+    # return (\r) and newline (\n) characters in the input are ignored."; ValueError "If
+    # characters outside of the Base64 alphabet are encountered, or if padding == true and the
+    # input is not aligned to a multiple of 4 bytes."
     _need("base64.decode", "data", data, "string")
+    _need("base64.decode", "padding", padding, "bool")
+    data = data.replace("\r", "").replace("\n", "")
     text = data if padding else data + "=" * (-len(data) % 4)
     try:
         return base64.b64decode(text, validate=True)
@@ -402,6 +515,7 @@ def _b64decode(data: Any, padding: Any) -> bytes:
 @builtin("base64.encode", "data", ("padding", True))
 def _b64encode(data: Any, padding: Any) -> str:
     _need("base64.encode", "data", data, "bytes")
+    _need("base64.encode", "padding", padding, "bool")
     text = base64.b64encode(data).decode()
     return text if padding else text.rstrip("=")
 
@@ -443,17 +557,27 @@ def _min(x: Any, y: Any) -> Any:
 # ---------------------------------------------------------------------------------- time, uuid
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/time/format: "timezone ... A
+# timezone name from the tz database ... If not specified or if an empty string, the default
+# is UTC."; "Returns A timestamp string in ISO 8601 format, up to a microsecond precision",
+# with the page's examples `time.format(1720788633, "GMT")` -> "2024-07-12T12:50:33.000000Z"
+# and `time.format(1720788633, "Europe/Paris")` -> "2024-07-12T14:50:33.000000+02:00": six
+# fraction digits always, `Z` at offset zero, else `+HH:MM`.
+
+
 def _zone(name: Any) -> Any:
     _need("time.format", "timezone", name, "string")
-    if name.upper() in ("UTC", "Z", "ETC/UTC"):
+    if name == "":
         return UTC
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise fail("ValueError", f"time.format: unknown time zone {name!r}") from None
+        raise fail(
+            "ValueError", f"time.format: unknown time zone {name!r} (use a tz database name)"
+        ) from None
 
 
-@builtin("time.format", "seconds", ("timezone", "UTC"))
+@builtin("time.format", "seconds", ("timezone", ""))
 def _time_format(seconds: Any, timezone: Any) -> str:
     _numbers("time.format", ("seconds", seconds))
     zone = _zone(timezone)
@@ -461,21 +585,36 @@ def _time_format(seconds: Any, timezone: Any) -> str:
         moment = datetime.fromtimestamp(seconds, tz=zone)
     except (OverflowError, OSError, ValueError) as err:
         raise fail("ValueError", f"time.format: {seconds} is out of range: {err}") from None
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}".rstrip("0")
-    offset = moment.strftime("%z")
-    return text + ("Z" if zone is UTC else f"{offset[:3]}:{offset[3:]}")
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    offset = moment.utcoffset()
+    if not offset:
+        return text + "Z"
+    sign, minutes = ("+" if offset.total_seconds() >= 0 else "-"), abs(offset.total_seconds()) // 60
+    return f"{text}{sign}{int(minutes // 60):02d}:{int(minutes % 60):02d}"
+
+
+# https://cloud.google.com/workflows/docs/reference/stdlib/time/parse: "value ... A string
+# formatted according to the subset of ISO 8601 defined by RFC 3339 section 5.6, with up to a
+# microsecond precision."; returns "a floating point number in seconds since epoch"; "TypeError
+# If time is not a string. ValueError If time is not compatible with RFC 3339 section 5.6."
+# RFC 3339 5.6: full-date "T" full-time, time-offset "Z" or +/-hh:mm (T and Z in any case).
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[Zz]|[+-]\d{2}:\d{2})\Z"
+)
 
 
 def _parse_time(value: Any) -> float:
     _need("time.parse", "value", value, "string")
+    if not _RFC3339.match(value):
+        raise fail(
+            "ValueError",
+            f"time.parse: {value!r} is not an RFC 3339 timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff] "
+            "and Z or +HH:MM)",
+        )
     try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise fail("ValueError", f"time.parse: {value!r} is not an RFC 3339 timestamp") from None
-    if moment.tzinfo is None:
-        raise fail("ValueError", f"time.parse: {value!r} has no time zone offset (add Z)")
+        moment = datetime.fromisoformat(value.upper())
+    except ValueError as err:
+        raise fail("ValueError", f"time.parse: {value!r} is not a real time: {err}") from None
     return moment.timestamp()
 
 
@@ -491,9 +630,14 @@ def _uuid() -> str:
 
 # ------------------------------------------------------------------------------------------ hash
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/hash/compute_checksum (and
+# compute_hmac): "Supported algorithms: MD5, SHA1, SHA224, SHA256, SHA384, SHA512." Names are
+# matched as written there (the page does not say other spellings work); "ValueError If the
+# provided hashing algorithm is not supported", TypeError for data (or key) not bytes.
 _ALGORITHMS = {
     "MD5": "md5",
     "SHA1": "sha1",
+    "SHA224": "sha224",
     "SHA256": "sha256",
     "SHA384": "sha384",
     "SHA512": "sha512",
@@ -502,9 +646,9 @@ _ALGORITHMS = {
 
 def _algorithm(fn: str, name: Any) -> str:
     _need(fn, "algorithm", name, "string")
-    if name.upper() not in _ALGORITHMS:
+    if name not in _ALGORITHMS:
         raise fail("ValueError", f"{fn}: algorithm must be one of {', '.join(_ALGORITHMS)}")
-    return _ALGORITHMS[name.upper()]
+    return _ALGORITHMS[name]
 
 
 @builtin("hash.compute_checksum", "data", "algorithm")
@@ -542,6 +686,14 @@ def _tags(e: Any) -> list[Any]:
     return tags if isinstance(tags, list) else []
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/http/default_retry_predicate:
+# "Retries on 429 (Too Many Requests), 502 (Bad Gateway), 503 (Service unavailable), and 504
+# (Gateway Timeout), as well as on any ConnectionError, ConnectionFailedError, and
+# TimeoutError." .../http/default_retry_non_idempotent: "Retries on 429 (Too Many Requests)
+# and 503 (Service Unavailable), as well as on ConnectionFailedError." Both use "max_retries
+# of 5, and backoff as per retry.default_backoff".
+
+
 @builtin("http.default_retry_predicate", "e")
 def _default_retry_predicate(e: Any) -> bool:
     tags = _tags(e)
@@ -552,7 +704,10 @@ def _default_retry_predicate(e: Any) -> bool:
 
 @builtin("http.default_retry_predicate_non_idempotent", "e")
 def _default_retry_predicate_non_idempotent(e: Any) -> bool:
-    return "HttpError" in _tags(e) and _http_code(e) in (429, 503)
+    tags = _tags(e)
+    if "ConnectionFailedError" in tags:
+        return True
+    return "HttpError" in tags and _http_code(e) in (429, 503)
 
 
 DEFAULT_BACKOFF = {"initial_delay": 1.0, "max_delay": 60.0, "multiplier": 1.25}
