@@ -21,7 +21,7 @@ DEFAULT_DATASET = flights.DATASET.name
 def registry() -> dict[str, Dataset]:
     """Every dataset this installation knows, by name."""
     found = dict(BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         dataset = ep.load()
         if not isinstance(dataset, Dataset):
             raise ConfigError(
@@ -36,6 +36,8 @@ def get(name: str) -> Dataset:
     known = registry()
     if name not in known:
         raise ConfigError(
-            f"unknown dataset {name!r}; known: {', '.join(sorted(known))}", reason="unknown_dataset"
+            # Built-in datasets first, in their order, then plugins: the ones a reader knows.
+            f"unknown dataset {name!r}; known: {', '.join(known)}",
+            reason="unknown_dataset",
         )
     return known[name]

@@ -123,6 +123,29 @@ class _Text:
         return self.consumed + self.pos
 
 
+_TRUNCATED = object()
+
+
+def _next_item(text: _Text, decoder: json.JSONDecoder) -> Any:
+    """Decode the element at the cursor, reading more as needed; `_TRUNCATED` when the file
+    ends inside it."""
+    while True:
+        try:
+            value, end = decoder.raw_decode(text.buf, text.pos)
+        except json.JSONDecodeError as err:
+            if text.more():
+                continue  # the element runs past what is buffered
+            if "]" not in text.buf[text.pos :]:
+                return _TRUNCATED
+            raise DataError(
+                f"landing file {text.uri}: broken JSON at character {text.where()}: "
+                f"{err.msg}; fix the file upstream and land it again",
+                reason="unreadable_input",
+            ) from err
+        text.pos = end
+        return value
+
+
 def _array_items(text: _Text) -> Iterator[Any]:
     decoder = json.JSONDecoder()
     if text.peek() != "[":
@@ -131,34 +154,23 @@ def _array_items(text: _Text) -> Iterator[Any]:
             reason="unreadable_input",
         )
     text.pos += 1
-    if text.peek() == "]":
-        return
-    while True:
-        if text.peek() == "":
+    following = text.peek()
+    while following not in ("]", ""):
+        value = _next_item(text, decoder)
+        if value is _TRUNCATED:
             break
-        try:
-            value, end = decoder.raw_decode(text.buf, text.pos)
-        except json.JSONDecodeError as err:
-            if text.more():
-                continue  # the element runs past what is buffered
-            raise DataError(
-                f"landing file {text.uri}: broken JSON at character {text.where()}: "
-                f"{err.msg}; fix the file upstream and land it again",
-                reason="unreadable_input",
-            ) from err
-        text.pos = end
         yield value
         following = text.peek()
-        if following == "]":
-            return
-        if following == "":
-            break
-        if following != ",":
+        if following == ",":
+            text.pos += 1
+            following = text.peek() or ","  # a trailing comma at the end: truncated
+        elif following not in ("]", ""):
             raise DataError(
                 f"landing file {text.uri}: expected ',' or ']' at character {text.where()}",
                 reason="unreadable_input",
             )
-        text.pos += 1
+    if following == "]":
+        return
     raise DataError(
         f"landing file {text.uri}: the JSON array never closes (no ']' before the end of the "
         "file): the file is truncated; land it again whole",
