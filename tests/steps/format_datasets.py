@@ -7,6 +7,8 @@ from dataclasses import replace
 
 from baton.datasets import flights
 from baton.sources.files import FileSource
+from baton.sources.http import BearerAuth, CursorPages, HttpSource, RetryPolicy
+from baton.sources.secret import Secret
 
 
 def _variant(name: str, **files: object):
@@ -44,3 +46,37 @@ DATASETS = {
 
 # Entry points name module attributes: expose each dataset as FLIGHTS_NDJSON, ...
 globals().update({name.upper(): dataset for name, dataset in DATASETS.items()})
+
+
+def _api(name: str, **http: object):
+    """The flights dataset read from the scripted test API (tests/steps/scripted_api.py)."""
+    options = {
+        "schema": flights.SOURCE.schema,
+        "url": "http://127.0.0.1:9/v1/flights",
+        "url_env": "BATON_TEST_API_URL",
+        "pagination": CursorPages(),
+        "total_field": "total",
+        "auth": BearerAuth(
+            Secret("projects/baton-test/secrets/test-api-token", env="BATON_TEST_API_TOKEN")
+        ),
+        "retry": RetryPolicy(attempts=4, initial_wait_s=0.01, max_wait_s=0.05, timeout_s=5),
+        "max_requests_per_second": None,
+        "max_page_bytes": 64 * 1024,
+        "datetime_formats": flights.SOURCE.datetime_formats,
+        **http,
+    }
+    return replace(
+        flights.DATASET,
+        name=name,
+        description="flights from the scripted test API",
+        source=HttpSource(**options),
+        destination=replace(flights.DATASET.destination, table=name),
+        marts=(),
+    )
+
+
+API_DATASETS = {
+    d.name: d for d in (_api("api_flights"), _api("api_flights_empty_ok", allow_empty=True))
+}
+DATASETS |= API_DATASETS
+globals().update({name.upper(): dataset for name, dataset in API_DATASETS.items()})

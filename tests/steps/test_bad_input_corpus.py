@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from lakes import JAN_2, Lake, assert_untouched, committed_snapshot, warehouse_tables
+from scripted_api import TOKEN, ScriptedApi
 from typer.testing import CliRunner
 
 from baton.lake import attempt_key
@@ -69,9 +70,25 @@ def _args(case: dict) -> list[str]:
     return [*DEFAULT_ARGS, "--dataset", case["dataset"]] if "dataset" in case else DEFAULT_ARGS
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_bad_input(committed_lake, format_datasets, case):
-    lake = committed_lake
+@pytest.fixture
+def api(request):
+    """The scripted API of the case (if it names one), its address in the case's env."""
+    case = dict(request.param)
+    if "api" not in case:
+        yield case
+        return
+    with ScriptedApi(case["api"]) as server:
+        env = {
+            **case.get("env", {}),
+            "BATON_TEST_API_URL": server.url,
+            "BATON_TEST_API_TOKEN": TOKEN,
+        }
+        yield {**case, "env": env, "forbid": [*case.get("forbid", []), TOKEN]}
+
+
+@pytest.mark.parametrize("api", CASES, ids=[c["id"] for c in CASES], indirect=True)
+def test_bad_input(committed_lake, format_datasets, api):
+    lake, case = committed_lake, api
     if "landing" in case:
         target = lake.root / case.get("landing_as", f"landing/flights/{JAN_2}.csv")
         target.parent.mkdir(parents=True, exist_ok=True)
