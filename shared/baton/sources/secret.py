@@ -120,7 +120,7 @@ def access_secret_version(version: str, environ: Mapping[str, str]) -> str:
             "account is attached, or set the source's environment variable locally",
             reason="secret_missing",
         ) from err
-    except (gexc.PermissionDenied, gexc.Unauthenticated) as err:
+    except (gexc.Forbidden, gexc.Unauthorized) as err:  # REST: 403/401 (gRPC subclasses too)
         raise UnavailableError(
             f"secret {version}: access denied; grant roles/secretmanager.secretAccessor on this "
             "secret to the extract job's service account",

@@ -159,6 +159,7 @@ class DemoApi:
             return 400, {}, {"error": "date=YYYY-MM-DD is required; limit must be an integer"}
         if not 1 <= limit <= MAX_LIMIT:
             return 400, {}, {"error": f"limit must be within 1..{MAX_LIMIT}"}
+        limit = min(limit, self.page_size)  # the server's own page cap, as real APIs have
         cursor = query.get("cursor", [None])[0]
         offset = 0 if cursor is None else _offset(cursor)
         if offset is None:
@@ -218,7 +219,7 @@ def api_cmd(
     ],
     host: Annotated[str, typer.Option(help="loopback address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port (0: any free)")] = 8765,
-    page_size: Annotated[int, typer.Option(help="rows per page by default")] = 5000,
+    page_size: Annotated[int, typer.Option(help="rows per page at most")] = 5000,
     throttle_every: Annotated[
         int, typer.Option(help="answer every Nth request 429 (0: never)")
     ] = 0,
