@@ -20,6 +20,9 @@ from baton.errors import DataError
 from baton.sources.landing import BATCH_ROWS, MALFORMED, text_schema
 
 CHUNK_BYTES = 1 << 20
+NDJSON_CHUNK_BYTES = 8 << 20
+"""Bytes of JSON Lines decoded per polars call: one call per line-batch of 50k rows cost ~3x
+the whole-file decode on a 650k-row day; 8 MiB chunks keep memory bounded and the speed."""
 
 
 def records_frame(records: list[dict[str, Any]], columns: list[str]) -> pl.DataFrame:
@@ -35,15 +38,17 @@ def records_frame(records: list[dict[str, Any]], columns: list[str]) -> pl.DataF
         return pl.from_dicts(flat, schema=schema, strict=False)
 
 
-def _lines_frame(lines: list[bytes], first: int, columns: list[str]) -> pl.DataFrame:
-    """One batch of JSON Lines; line numbers start at `first` (for the malformed reasons)."""
+def _lines_frame(chunk: bytes, first: int, columns: list[str]) -> pl.DataFrame:
+    """One chunk of whole JSON Lines; its first line is number `first` (for the reasons)."""
     try:
-        return pl.read_ndjson(io.BytesIO(b"".join(lines)), schema=text_schema(columns, False))
+        return pl.read_ndjson(io.BytesIO(chunk), schema=text_schema(columns, False))
     except pl.exceptions.PolarsError:
         pass  # some line is broken: decode one by one to keep the others
     good: list[dict[str, Any]] = []
     bad: list[str] = []
-    for number, line in enumerate(lines, first):
+    for number, line in enumerate(chunk.splitlines(), first):
+        if not line.strip():
+            continue
         try:
             value = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -67,20 +72,20 @@ def _why(err: Exception) -> str:
 
 
 def ndjson_batches(stream: IO[bytes], columns: list[str]) -> Iterator[pl.DataFrame]:
-    """JSON Lines (blank lines skipped) in batches of text rows."""
-    batch: list[bytes] = []
+    """JSON Lines (blank lines skipped) in chunks of whole lines (`NDJSON_CHUNK_BYTES` each,
+    ~25k flights rows), each decoded by polars at once; only a chunk with a broken line is
+    decoded line by line."""
     first = 1
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        if not batch:
-            first = number
-        batch.append(line if line.endswith(b"\n") else line + b"\n")
-        if len(batch) >= BATCH_ROWS:
-            yield _lines_frame(batch, first, columns)
-            batch = []
-    if batch:
-        yield _lines_frame(batch, first, columns)
+    while True:
+        chunk = stream.read(NDJSON_CHUNK_BYTES)
+        if not chunk:
+            return
+        if not chunk.endswith(b"\n"):
+            chunk += stream.readline()  # finish the line the chunk cut
+        frame = _lines_frame(chunk, first, columns)
+        first += chunk.count(b"\n")
+        if frame.height:
+            yield frame
 
 
 class _Text:

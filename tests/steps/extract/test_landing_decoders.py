@@ -40,10 +40,16 @@ def test_a_malformed_line_is_kept_as_a_row_saying_why_not_what():
     assert "secret" not in "".join(frame[MALFORMED].drop_nulls())
 
 
-def test_json_lines_come_in_bounded_batches(monkeypatch):
-    monkeypatch.setattr(records, "BATCH_ROWS", 2)
+def test_json_lines_come_in_bounded_chunks_of_whole_lines(monkeypatch):
+    monkeypatch.setattr(records, "NDJSON_CHUNK_BYTES", 12)  # a line and a bit
     batches = list(ndjson_batches(io.BytesIO(b'{"a": 1}\n' * 5), ["a"]))
     assert [b.height for b in batches] == [2, 2, 1]
+
+
+def test_a_malformed_line_is_numbered_across_chunks(monkeypatch):
+    monkeypatch.setattr(records, "NDJSON_CHUNK_BYTES", 12)
+    frame = _ndjson('{"a": 1}\n{"a": 2}\n\n{"a": 3}\n{"a": }\n')
+    assert frame[MALFORMED].drop_nulls().to_list() == ["line 5: Expecting value at column 7"]
 
 
 def test_an_array_is_decoded_across_chunk_boundaries(monkeypatch):
