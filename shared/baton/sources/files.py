@@ -120,8 +120,9 @@ class FileSource:
             except BaseException:
                 spool.discard()
                 raise
+            frame = spool.frame()  # flushes the last batch: its keys are complete after this
             spooled += spool.keys
-            parts.append(LandingPart(ctx.storage.uri(key), spool.frame(), found))
+            parts.append(LandingPart(ctx.storage.uri(key), frame, found))
         return Landing(parts, spooled=spooled, describe=describe)
 
     def parse_options(self, column: str) -> dict[str, Any]:

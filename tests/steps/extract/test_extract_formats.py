@@ -109,7 +109,7 @@ def test_the_spool_of_decoded_batches_is_deleted_after_the_commit(committed_lake
     named = {
         Path(f.key).name for f in committed_lake.manifest("extract", JAN_2, "flights_ndjson").files
     }
-    assert {p.name for p in raw.iterdir() if p.suffix == ".parquet"} == named
+    assert {p.name for p in raw.rglob("*") if p.is_file() and p.suffix == ".parquet"} == named
 
 
 def test_a_glob_that_matches_nothing_names_the_pattern(committed_lake, format_datasets):
