@@ -101,6 +101,8 @@ def test_bad_input(committed_lake, format_datasets, api):
 
     assert code == case["exit"], output
     _check_output(output, case)
+    spooled = [p for p in lake.root.rglob("*-spool/**/*") if p.is_file()]
+    assert spooled == [], "decoded batches were left behind"
     if "reason" in case:
         dataset = case.get("dataset", "flights")
         record = read_attempt(lake.storage, attempt_key(case["step"], dataset, JAN_2))

@@ -16,7 +16,14 @@ from typer.testing import CliRunner
 
 from baton.errors import ConfigError, UnavailableError
 from baton.lake import STEPS
-from baton.sources.http import HttpSource, LinkPages, OffsetPages, PageFetch, RetryPolicy
+from baton.sources.http import (
+    ApiKeyAuth,
+    HttpSource,
+    LinkPages,
+    OffsetPages,
+    PageFetch,
+    RetryPolicy,
+)
 from baton.sources.secret import SECRET_MANAGER_ENDPOINT, Secret, SecretValue
 from baton_cli.commands.demo_api import DemoApi, Faults, FlightsByDay
 
@@ -153,10 +160,11 @@ class _Recorder:
     """A stand-in requests session for the pure page loop: pages by URL, requests recorded."""
 
     def __init__(self, pages: dict[str, tuple[dict, dict]]) -> None:
-        self.pages, self.calls = pages, []
+        self.pages, self.calls, self.headers = pages, [], []
 
     def get(self, url, params, headers, timeout, stream):
         self.calls.append((url, dict(params)))
+        self.headers.append(headers)
         key = url + (
             "?" + "&".join(f"{k}={v}" for k, v in sorted(params.items())) if params else ""
         )
@@ -190,6 +198,17 @@ def _source(**options: object) -> HttpSource:
         max_requests_per_second=None,
         **options,
     )
+
+
+def test_an_api_key_goes_in_its_header_and_not_in_the_query():
+    session = _Recorder({"http://api.test/v1/rows?day=2013-01-02": ({"rows": [{"a": 1}]}, {})})
+    auth = ApiKeyAuth(Secret("projects/p/secrets/key", env="KEY"), header="X-Key")
+    fetch = PageFetch(
+        _source(auth=auth), "http://api.test/v1/rows", {"KEY": "k-123"}, session=session
+    )
+    list(fetch.pages(JAN_2))
+    assert session.headers[-1]["X-Key"] == "k-123"
+    assert "k-123" not in repr(session.calls)
 
 
 def test_link_pagination_follows_rel_next_until_there_is_none():
