@@ -146,7 +146,7 @@ class HttpSource:
         offers no digest of its data; `--force` refetches)."""
         request = {
             "url": self.url,
-            "params": self._params(day),
+            "params": self.query(day),
             "records": self.records,
             "pagination": repr(self.pagination),
         }
@@ -157,7 +157,8 @@ class HttpSource:
         fmt = self.datetime_formats.get(column)
         return {"format": fmt} if fmt else {}
 
-    def _params(self, day: date) -> dict[str, str]:
+    def query(self, day: date) -> dict[str, str]:
+        """The query parameters of partition `day`'s first request."""
         window = {
             "date": day.isoformat(),
             "start": day.isoformat(),
@@ -176,6 +177,8 @@ class HttpSource:
         except BaseException:
             spool.discard()
             raise
+        finally:
+            fetch.close()
         where = redact(fetch.base + "?")
         frame = spool.frame()
         return Landing(
@@ -212,10 +215,14 @@ class PageFetch:
         self.received = 0
         self.requests = 0
 
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.session.close()
+
     def pages(self, day: date) -> Iterator[list[dict[str, Any]]]:
         """The rows of each page, in order, until the pagination says there are no more."""
         pagination = self.source.pagination
-        request: Request | None = pagination.first(Request(self.base, self.source._params(day)))
+        request: Request | None = pagination.first(Request(self.base, self.source.query(day)))
         seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         declared: int | None = None
         number = 0
@@ -330,7 +337,7 @@ class PageFetch:
     def _check_status(self, response: Any, where: str) -> None:
         status = response.status_code
         if status == 429 or status >= 500:
-            retry_after = _retry_after(response.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             if retry_after is not None and retry_after > self.source.retry.max_wait_s:
                 raise TransientError(
                     f"{where}: HTTP {status}, and the API asks to wait {retry_after:.0f} s, more "
@@ -377,7 +384,7 @@ def _shown(request: Request) -> str:
     return redact(request.url + ("?" if request.params else ""))
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after_seconds(value: str | None) -> float | None:
     """Seconds from a `Retry-After` header (delta-seconds or an HTTP date)."""
     if not value:
         return None

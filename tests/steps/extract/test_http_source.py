@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 
 import polars as pl
 import pytest
@@ -23,6 +24,7 @@ from baton.sources.http import (
     OffsetPages,
     PageFetch,
     RetryPolicy,
+    retry_after_seconds,
 )
 from baton.sources.secret import SECRET_MANAGER_ENDPOINT, Secret, SecretValue
 from baton_cli.commands.demo_api import DemoApi, Faults, FlightsByDay
@@ -272,3 +274,10 @@ def test_the_client_caps_its_own_request_rate():
 def test_the_demo_api_listens_on_loopback_only():
     with pytest.raises(ValueError, match="loopback only"):
         DemoApi("t", host="0.0.0.0")
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date():
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
+    assert retry_after_seconds("7") == 7.0
+    assert 100 < retry_after_seconds(later) <= 120
+    assert retry_after_seconds("soon") is None
