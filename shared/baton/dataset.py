@@ -14,25 +14,35 @@ import polars as pl
 
 from baton.contract import Column, Contract, PartitionContext
 from baton.lake import LANDING, check_name
+from baton.manifest import InputRef
+from baton.sources.files import FileSource
+from baton.sources.landing import Landing, ReadContext
 from baton.storage import Storage
 
 Transform = Callable[[pl.LazyFrame, PartitionContext], pl.LazyFrame]
 
 
 class Source(Protocol):
-    """How extract finds and reads one partition's landing data."""
+    """How extract finds and reads one partition's data: landing files (`FileSource`,
+    `CsvSource`) or an HTTP API (`HttpSource`); see docs/datasets.md."""
 
     schema: Mapping[str, pl.DataType]
-    """The raw schema: every landing column, in order, with the type it is parsed to."""
+    """The raw schema: every source column, in order, with the type it is parsed to."""
     allow_empty: bool
     """Whether a partition with no rows is legitimate (otherwise it fails with exit 4)."""
 
     def landing_keys(self, dataset: str, day: date) -> list[str]:
-        """The landing objects that make up partition `day`."""
+        """The landing object patterns of partition `day` (none for a source that lands
+        nothing, e.g. an API); event triggers watch their prefixes."""
         ...
 
-    def read(self, storage: Storage, key: str) -> pl.LazyFrame:
-        """The landing object as text columns, unparsed (extract does the typing)."""
+    def inputs(self, storage: Storage, dataset: str, day: date) -> list[InputRef]:
+        """What partition `day` reads, with digests: unchanged inputs skip a committed
+        partition. Fails early (exit 4) when the partition's data is missing."""
+        ...
+
+    def open(self, ctx: ReadContext, inputs: list[InputRef]) -> Landing:
+        """The partition's rows as text columns (extract types them), or typed ones."""
         ...
 
     def parse_options(self, column: str) -> dict[str, Any]:
@@ -67,6 +77,25 @@ class CsvSource:
     def parse_options(self, column: str) -> dict[str, Any]:
         fmt = self.datetime_formats.get(column)
         return {"format": fmt} if fmt else {}
+
+    def as_files(self) -> FileSource:
+        """The same source as a general `FileSource` (format csv)."""
+        return FileSource(
+            schema=self.schema,
+            format="csv",
+            path=self.path,
+            compression="infer",
+            separator=self.separator,
+            null_values=self.null_values,
+            datetime_formats=self.datetime_formats,
+            allow_empty=self.allow_empty,
+        )
+
+    def inputs(self, storage: Storage, dataset: str, day: date) -> list[InputRef]:
+        return self.as_files().inputs(storage, dataset, day)
+
+    def open(self, ctx: ReadContext, inputs: list[InputRef]) -> Landing:
+        return self.as_files().open(ctx, inputs)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from lakes import JAN_2, Lake, assert_untouched, committed_snapshot, warehouse_tables
+from scripted_api import TOKEN, ScriptedApi
 from typer.testing import CliRunner
 
 from baton.lake import attempt_key
@@ -62,21 +63,49 @@ def _check_output(output: str, case: dict) -> None:
         assert value not in output, f"{case['id']}: the row value {value!r} leaked into the log"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_bad_input(committed_lake, case):
-    lake = committed_lake
+def _args(case: dict) -> list[str]:
+    """The case's command line; a case naming a dataset runs the default one for it."""
+    if "args" in case:
+        return case["args"]
+    return [*DEFAULT_ARGS, "--dataset", case["dataset"]] if "dataset" in case else DEFAULT_ARGS
+
+
+@pytest.fixture
+def api(request):
+    """The scripted API of the case (if it names one), its address in the case's env."""
+    case = dict(request.param)
+    if "api" not in case:
+        yield case
+        return
+    with ScriptedApi(case["api"]) as server:
+        env = {
+            **case.get("env", {}),
+            "BATON_TEST_API_URL": server.url,
+            "BATON_TEST_API_TOKEN": TOKEN,
+        }
+        yield {**case, "env": env, "forbid": [*case.get("forbid", []), TOKEN]}
+
+
+@pytest.mark.parametrize("api", CASES, ids=[c["id"] for c in CASES], indirect=True)
+def test_bad_input(committed_lake, format_datasets, api):
+    lake, case = committed_lake, api
     if "landing" in case:
-        shutil.copyfile(CORPUS / case["landing"], lake.root / f"landing/flights/{JAN_2}.csv")
+        target = lake.root / case.get("landing_as", f"landing/flights/{JAN_2}.csv")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(CORPUS / case["landing"], target)
     if "mutate" in case:
         _mutate(lake, case["mutate"])
     before, tables = committed_snapshot(lake), warehouse_tables(lake)
 
-    code, output = _invoke(lake, case["step"], case.get("args", DEFAULT_ARGS), case.get("env", {}))
+    code, output = _invoke(lake, case["step"], _args(case), case.get("env", {}))
 
     assert code == case["exit"], output
     _check_output(output, case)
+    spooled = [p for p in lake.root.rglob("*-spool/**/*") if p.is_file()]
+    assert spooled == [], "decoded batches were left behind"
     if "reason" in case:
-        record = read_attempt(lake.storage, attempt_key(case["step"], "flights", JAN_2))
+        dataset = case.get("dataset", "flights")
+        record = read_attempt(lake.storage, attempt_key(case["step"], dataset, JAN_2))
         assert (record.outcome, record.exit_code, record.reason) == (
             "failed",
             case["exit"],
@@ -103,15 +132,15 @@ def _check_downstream_rejection(lake: Lake, case: dict) -> None:
 
 
 def _check_quarantined(lake: Lake, case: dict) -> None:
-    env = case.get("env", {})
+    env, dataset = case.get("env", {}), case.get("dataset", "flights")
     for step in ("transform", "validate", "load"):
-        assert _invoke(lake, step, DEFAULT_ARGS, env)[0] == 0
+        assert _invoke(lake, step, [*DEFAULT_ARGS, "--dataset", dataset], env)[0] == 0
     reasons: dict[str, int] = {}
     for step in ("extract", "transform", "validate"):
-        for rule, n in lake.manifest(step, JAN_2).quarantine_reasons.items():
+        for rule, n in lake.manifest(step, JAN_2, dataset).quarantine_reasons.items():
             reasons[rule] = reasons.get(rule, 0) + n
     assert reasons == case["reasons"]
-    (row,) = ledger(lake.storage, "flights", [JAN_2])
+    (row,) = ledger(lake.storage, dataset, [JAN_2])
     assert (row.loaded, row.balanced) == (case["loaded"], True)
 
 

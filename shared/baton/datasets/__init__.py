@@ -9,11 +9,11 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from baton.dataset import Dataset
-from baton.datasets import flights, weather
+from baton.datasets import flights, flights_api, weather
 from baton.errors import ConfigError
 
 ENTRY_POINT_GROUP = "baton.datasets"
-BUILTIN = {d.name: d for d in (flights.DATASET, weather.DATASET)}
+BUILTIN = {d.name: d for d in (flights.DATASET, weather.DATASET, flights_api.DATASET)}
 DEFAULT_DATASET = flights.DATASET.name
 """The dataset a run works on when none is named (flag, BATON_DATASET or the argument)."""
 
@@ -21,7 +21,7 @@ DEFAULT_DATASET = flights.DATASET.name
 def registry() -> dict[str, Dataset]:
     """Every dataset this installation knows, by name."""
     found = dict(BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         dataset = ep.load()
         if not isinstance(dataset, Dataset):
             raise ConfigError(
@@ -36,6 +36,8 @@ def get(name: str) -> Dataset:
     known = registry()
     if name not in known:
         raise ConfigError(
-            f"unknown dataset {name!r}; known: {', '.join(sorted(known))}", reason="unknown_dataset"
+            # Built-in datasets first, in their order, then plugins: the ones a reader knows.
+            f"unknown dataset {name!r}; known: {', '.join(known)}",
+            reason="unknown_dataset",
         )
     return known[name]

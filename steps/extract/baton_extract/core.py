@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from baton.contract import REASONS, any_failed, failed_rules
+from baton.sources.landing import MALFORMED
 
 _TYPED = "__typed_"
 
@@ -61,17 +62,22 @@ def parse(
     """Split text rows into (typed rows, rejected text rows with `_reasons`).
 
     A row is rejected when any non-null text value fails to parse; its reasons name the
-    columns (`unparsable:<column>`), never the values.
+    columns (`unparsable:<column>`), never the values. A record the source could not decode
+    (a `_malformed` column, set) is rejected as `malformed_record`, keeping why.
     """
     columns = list(schema)
+    malformed = MALFORMED in text.clone().collect_schema().names()
     typed = text.with_columns(
         [parse_expr(c, dtype, options(c)).alias(_TYPED + c) for c, dtype in schema.items()]
     )
     checks = [
         (f"unparsable:{c}", pl.col(_TYPED + c).is_not_null() | pl.col(c).is_null()) for c in columns
     ]
+    if malformed:
+        checks.append(("malformed_record", pl.col(MALFORMED).is_null()))
     broken = any_failed(checks)
     good = typed.filter(~broken).select([pl.col(_TYPED + c).alias(c) for c in columns])
     # Reasons are built for rejected rows only: a list per row costs ~1 s per 650k rows.
-    bad = typed.filter(broken).select(*columns, failed_rules(checks).alias(REASONS))
+    kept = [*columns, MALFORMED] if malformed else columns
+    bad = typed.filter(broken).select(*kept, failed_rules(checks).alias(REASONS))
     return good, bad

@@ -1,75 +1,85 @@
-"""Extract's I/O sequence: find the landing file(s), check the header, parse, write raw."""
+"""Extract's I/O sequence: ask the source for the partition, check the columns, parse, write raw."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import polars as pl
 
-from baton.errors import DataError
+from baton.errors import BatonError, DataError
 from baton.manifest import InputRef
 from baton.parquet import reason_counts, schema_of, write_with_quarantine
+from baton.sources.files import first_line
+from baton.sources.landing import MALFORMED, Landing, LandingPart, ReadContext
 from baton.step import Output, Partition, StepPlan
-from baton_extract.core import header_problems, parse
+from baton_extract.core import REASONS, header_problems, parse
 
 
 class Extract:
-    """Landing -> raw."""
+    """Source -> raw."""
 
     name = "extract"
 
     def plan(self, part: Partition) -> StepPlan:
         source = part.dataset.source
-        inputs = []
-        for key in source.landing_keys(part.dataset.name, part.day):
-            info = part.storage.stat(key)
-            if info is None:
-                raise DataError(
-                    f"no landing file for {part.dataset.name} {part.day}: {part.storage.uri(key)} "
-                    "does not exist; land it, or check the date",
-                    reason="missing_input",
-                )
-            inputs.append(InputRef(key=key, digest=info.digest))
-        return StepPlan(inputs, lambda: self._execute(part, [i.key for i in inputs]))
+        inputs = source.inputs(part.storage, part.dataset.name, part.day)
+        return StepPlan(inputs, lambda: self._execute(part, inputs))
 
-    def _read(self, part: Partition, key: str) -> pl.LazyFrame:
-        source, uri = part.dataset.source, part.storage.uri(key)
-        if part.storage.size(key) == 0:
-            raise DataError(
-                f"landing file {uri} is empty (not even a header)", reason="empty_input"
-            )
-        try:
-            text = source.read(part.storage, key)
-            found = list(text.collect_schema())
-        except pl.exceptions.PolarsError as err:
-            raise DataError(
-                f"landing file {uri} cannot be read as CSV: {_first_line(err)}",
-                reason="unreadable_input",
-            ) from err
-        problems = header_problems(found, list(source.schema))
-        if problems:
-            raise DataError(f"landing file {uri}: {'; '.join(problems)}", reason="bad_header")
-        return text.select(list(source.schema))
-
-    def _execute(self, part: Partition, keys: list[str]) -> Output:
+    def _execute(self, part: Partition, inputs: list[InputRef]) -> Output:
         source = part.dataset.source
-        text = pl.concat([self._read(part, k) for k in keys])
-        good, bad = parse(text, source.schema, source.parse_options)
+        ctx = ReadContext(
+            storage=part.storage,
+            dataset=part.dataset.name,
+            day=part.day,
+            # Credentials and endpoints are read at run time, never at import.
+            environ=os.environ,
+            spool_prefix=part.data_key().removesuffix(".parquet") + "-spool",
+        )
+        landing = source.open(ctx, inputs)
+        try:
+            return self._write(part, landing)
+        finally:
+            for key in landing.spooled:
+                with contextlib.suppress(Exception):
+                    part.storage.delete(key)
+
+    def _write(self, part: Partition, landing: Landing) -> Output:
+        source = part.dataset.source
+        if landing.typed:
+            good = pl.concat([_columns(p, source.schema, typed=True) for p in landing.parts])
+            bad = pl.LazyFrame(
+                schema={**dict.fromkeys(source.schema, pl.String()), REASONS: pl.List(pl.String())}
+            )
+            good = good.select(list(source.schema))
+        else:
+            text = pl.concat(
+                [_columns(p, source.schema) for p in landing.parts], how="diagonal_relaxed"
+            )
+            good, bad = parse(text, source.schema, source.parse_options)
         out_key = part.data_key()
         try:
             written, quarantine = write_with_quarantine(
                 part.storage, (good, out_key), (bad, part.quarantine_key())
             )
         except pl.exceptions.PolarsError as err:
-            uris = ", ".join(part.storage.uri(k) for k in keys)
             raise DataError(
-                f"landing file {uris} cannot be parsed: {_first_line(err)}",
+                f"landing data {landing.describe} cannot be parsed: {first_line(err)}",
                 reason="unreadable_input",
             ) from err
         rejected = sum(q.rows for q in quarantine)
         rows_in = written.rows + rejected
+        if landing.expected_rows is not None and rows_in != landing.expected_rows:
+            _discard(part, [out_key, *(q.key for q in quarantine)])
+            raise BatonError(
+                f"extract {part.dataset.name} {part.day}: the source sent {landing.expected_rows} "
+                f"rows but {rows_in} were written ({landing.describe})",
+                reason="source_count_mismatch",
+            )
         if rows_in == 0 and not source.allow_empty:
-            part.storage.delete(out_key)
+            _discard(part, [out_key])
             raise DataError(
-                f"landing file {part.storage.uri(keys[0])} has a header but no rows; if this "
+                f"{landing.describe} has {_header_but(landing)}no rows for {part.day}; if this "
                 f"partition is legitimately empty, set allow_empty on the {part.dataset.name} source",
                 reason="empty_input",
             )
@@ -84,13 +94,26 @@ class Extract:
         )
 
 
-def _first_line(err: Exception) -> str:
-    """The reader's own diagnosis (its first line: later ones may quote the data), with what
-    to do about it where we know."""
-    line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    if "utf-8" in line.lower() or "utf8" in line.lower():
-        return f"{line}; the file must be UTF-8: re-export it as UTF-8 (or convert it, e.g. with iconv) and land it again"
-    return line
+def _columns(part: LandingPart, schema: dict, *, typed: bool = False) -> pl.LazyFrame:
+    """One landing part's declared columns (and the malformed marker), its header checked."""
+    if part.columns is not None:
+        problems = header_problems(part.columns, list(schema))
+        if problems:
+            raise DataError(f"landing file {part.uri}: {'; '.join(problems)}", reason="bad_header")
+    if typed:
+        return part.frame.select(list(schema))
+    names = part.frame.clone().collect_schema().names()
+    keep = [*schema, MALFORMED] if MALFORMED in names else list(schema)
+    return part.frame.select(keep)
+
+
+def _header_but(landing: Landing) -> str:
+    return "a header but " if any(p.columns for p in landing.parts) else ""
+
+
+def _discard(part: Partition, keys: list[str]) -> None:
+    for key in keys:
+        part.storage.delete(key)
 
 
 STEP = Extract()

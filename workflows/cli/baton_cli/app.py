@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from baton_cli.commands import backfill, executions, rerun, run, seed, serve, status, summary
+from baton_cli.commands import demo_api as demo_cmds
 from baton_cli.commands import doctor as doctor_cmds
 from baton_cli.commands import workflow as workflow_cmds
 
@@ -27,3 +28,4 @@ app.add_typer(workflow_cmds.app, name="workflow")
 app.command("seed")(seed.seed_cmd)
 app.command("summary")(summary.summary_cmd)
 app.command("doctor")(doctor_cmds.doctor_cmd)
+app.add_typer(demo_cmds.demo_app, name="demo")
