@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from baton import __version__
 from baton.errors import ConfigError
 
-
 ENV_PREFIX = "BATON_"
 
 

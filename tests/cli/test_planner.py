@@ -117,9 +117,7 @@ def test_fewer_fuller_tasks_cost_less_than_a_task_per_date():
     durations = {s: 5.0 for s in STEPS}
     planned = plan_backfill(Request(YEAR[:90], mode="batched"), load_jobs(), durations)
     per_date = replace(WorkflowModel(), startup_share=1.0)  # start-up never amortised
-    wide = plan_backfill(
-        Request(YEAR[:90], mode="batched"), load_jobs(), durations, model=per_date
-    )
+    wide = plan_backfill(Request(YEAR[:90], mode="batched"), load_jobs(), durations, model=per_date)
     assert wide.executions[0].tasks_per_job == 90
     assert planned.totals["cost_usd"] < wide.totals["cost_usd"]
 
