@@ -201,8 +201,9 @@ def backfill_cmd(
         durations, source = _durations(settings, config, name, dates, todo)
         limits, model = pipeline_limits(), WorkflowModel()
         if config.target == "local":
-            # Locally `concurrency` task processes run at once, over every execution.
-            limits = replace(limits, task_parallelism=concurrency)
+            # Locally the tasks of every execution share this machine: more task processes
+            # than cores add start-ups and memory, not throughput.
+            limits = replace(limits, task_parallelism=max(1, min(concurrency, os.cpu_count() or 1)))
             model = replace(
                 model,
                 job_start_s=LOCAL_JOB_START_S,
