@@ -90,7 +90,7 @@ class WorkflowModel:
     """How many billable steps the pipeline YAML spends, apart from connector polls.
 
     The step counts are measured on workflows/pipeline.workflows.yaml by running it through
-    the local engine (tests/workflows/test_ops_planner_calibration.py keeps them exact).
+    the local engine (tests/cli/test_ops_planner_calibration.py keeps them exact).
     """
 
     per_partition: StepCosts = StepCosts(26, 2, 14, 1, 16)
@@ -101,7 +101,7 @@ class WorkflowModel:
     steps_argument_per_step: int = 1
     # One date x step of the summary by Workflows' memory accounting, at its largest (three
     # succeeded steps and a failed one whose message is cut to the YAML's message_chars):
-    # 317 bytes per copy, measured through the engine (tests/workflows/test_pipeline_memory.py).
+    # 317 bytes per copy, measured through the engine (tests/twin/test_pipeline_memory.py).
     summary_bytes_per_cell: int = 330
     summary_copies: int = 2  # `partitions` and the summary built from it live at once
     job_start_s: float = 45.0  # Cloud Run execution provisioning; no official figure (§4.5)
