@@ -49,8 +49,10 @@ images: ## build the four step images (needs a Docker engine): baton-<step>:$(TA
 	  docker build -f steps/$$step/Dockerfile -t baton-$$step:$(TAG) . || exit $$?; \
 	done
 
-bench: sync ## measure the steps against fused-polars and chunked-pandas baselines, and the engine overhead
+bench: sync ## measure the steps against fused-polars and chunked-pandas baselines, start-up, a year's backfill, the engine overhead
 	$(RUN) python -m bench
+	$(RUN) python bench/startup.py
+	$(RUN) python -m bench.year
 	$(RUN) python bench/engine_overhead.py
 
 .PHONY: help sync run check test bench plan images

@@ -1,32 +1,31 @@
 """Typed configuration: `BATON_*` environment variables, overridden by CLI flags, built once.
 
 Nothing reads the environment at import time; `load_settings` is called by CLI layers only.
+A plain pydantic model fed by `load_settings` (not pydantic-settings, whose sources and dotenv
+support every step process would import and never use).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from baton import __version__
 from baton.errors import ConfigError
 
+ENV_PREFIX = "BATON_"
 
-class Settings(BaseSettings):
+
+class Settings(BaseModel):
     """Everything a step or tool needs to know about where it runs."""
 
-    model_config = SettingsConfigDict(env_prefix="BATON_", frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True)
 
     home: Path = Field(Path(".baton"), description="local state: lake, warehouse, executions")
     lake: str | None = Field(None, description="lake root: a directory or gs://bucket/prefix")
@@ -43,7 +42,7 @@ class Settings(BaseSettings):
     )
     execution_id: str = Field("local", description="workflow execution id, for lineage and logs")
     code_version: str = __version__
-    dates: Annotated[list[date] | None, NoDecode] = Field(
+    dates: list[date] | None = Field(
         None, description="batched mode: JSON list of partition dates shared among tasks"
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -75,22 +74,6 @@ class Settings(BaseSettings):
         return self.duckdb_path or self.home / "warehouse.duckdb"
 
 
-class _ExplicitSettings(Settings):
-    """Settings from the mapping given to `load_settings` alone: with an explicit `environ`,
-    the process environment must not leak in (pydantic-settings reads it by default)."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
-
-
 def load_settings(
     overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -99,13 +82,14 @@ def load_settings(
     Raises ConfigError naming the offending variable when a value is invalid.
     """
     clean = {k: v for k, v in (overrides or {}).items() if v is not None}
+    source = os.environ if environ is None else environ
+    prefixed = {
+        k[len(ENV_PREFIX) :].lower(): v
+        for k, v in source.items()
+        if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() in Settings.model_fields
+    }
     try:
-        if environ is None:
-            return Settings(**clean)
-        prefixed = {
-            k[len("BATON_") :].lower(): v for k, v in environ.items() if k.startswith("BATON_")
-        }
-        return _ExplicitSettings(**{**prefixed, **clean})
+        return Settings(**{**prefixed, **clean})
     except ValidationError as err:
         problems = "; ".join(
             f"BATON_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in err.errors()

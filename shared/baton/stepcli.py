@@ -5,6 +5,7 @@ This is the only layer that reads the process environment and turns errors into 
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Mapping
@@ -123,15 +124,13 @@ def execute(
             "nothing to do: no dates for this task", step=step.name, task_index=task.index
         )
         return ExitCode.OK
-    results = [
-        _run_one(
-            step,
-            Partition(step.name, definition, d, storage, settings, task, new_run_id(task)),
-            force,
-            dry_run,
-        )
-        for d in days
-    ]
+    results = []
+    for d in days:
+        part = Partition(step.name, definition, d, storage, settings, task, new_run_id(task))
+        results.append(_run_one(step, part, force, dry_run))
+        # A task runs its dates one after another: free one date's frames before the next,
+        # so the task's peak memory is one date's, however many dates it runs.
+        gc.collect()
     return worst_exit([r.exit_code for r in results])
 
 

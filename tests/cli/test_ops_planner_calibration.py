@@ -64,6 +64,7 @@ CASES = [
     ("batched", 3, 4, 2, True),
     ("batched", 8, 2, 1, False),
     ("batched", 4, None, 1, True),
+    ("batched", 9, None, 20, True),
 ]
 
 
@@ -89,8 +90,8 @@ def test_the_model_counts_exactly_the_steps_the_yaml_runs(
 
 
 def test_a_planned_execution_counts_the_yaml_steps_plus_one_poll_per_short_job(tmp_path):
-    # With no job start-up and 0.5 s jobs, each job call is one connector poll.
-    model = WorkflowModel(job_start_s=0.0)
+    # With no job or task start-up and 0.5 s jobs, each job call is one connector poll.
+    model = WorkflowModel(job_start_s=0.0, billed_start_s=0.0)
     days_ = [date(2013, 1, 1) + timedelta(days=i) for i in range(6)]
     plan = plan_backfill(
         Request(days_, concurrency=2, mode="per_partition"),
@@ -110,3 +111,19 @@ def test_a_summary_cell_fits_the_bytes_the_model_reserves_for_it(tmp_path):
     record = execute(tmp_path, {"start": dates[0], "end": dates[-1]})
     per_cell = len(json.dumps(record.result["partitions"]).encode()) / (n * len(STEPS))
     assert per_cell <= WorkflowModel().summary_bytes_per_cell
+
+
+def test_a_batched_plan_counts_the_yaml_steps_with_its_tasks_per_job(tmp_path):
+    model = WorkflowModel(job_start_s=0.0, billed_start_s=0.0)
+    days_ = [date(2013, 1, 1) + timedelta(days=i) for i in range(12)]
+    plan = plan_backfill(
+        Request(days_, mode="batched"),
+        load_jobs(),
+        {step: 0.5 for step in STEPS},
+        limits=pipeline_limits(),
+        model=model,
+    )
+    (planned,) = plan.executions
+    assert "tasks_per_job" in planned.argument
+    record = execute(tmp_path, planned.argument)
+    assert planned.billable_steps == record.steps_run + planned.job_executions

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from baton.errors import ConfigError
@@ -20,6 +20,16 @@ def test_shares_cover_every_date_exactly_once(days, count):
     taken = Counter(d for index in range(count) for d in shard(days, index, count))
     assert set(taken) == set(days)
     assert all(n == 1 for n in taken.values())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=1, max_value=5000), st.integers(min_value=1, max_value=10_000))
+def test_shares_cover_every_date_exactly_once_for_any_date_and_task_count(n, count):
+    days = [date(2000, 1, 1) + timedelta(days=i) for i in range(n)]
+    taken = Counter(d for index in range(min(count, n + 2)) for d in shard(days, index, count))
+    # Tasks past the number of dates get nothing; the first min(count, n) take them all.
+    assert sorted(taken) == days and set(taken.values()) == {1}
+    assert shard(days, count - 1, count) == ([] if count > n else days[count - 1 :: count])
 
 
 @given(dates, st.integers(min_value=1, max_value=20))

@@ -1,5 +1,5 @@
-"""Container entrypoint: `python -m baton_extract run --date YYYY-MM-DD`."""
+"""Container entrypoint: `python -m baton_extract run --date YYYY-MM-DD` (plain, rich-free process)."""
 
-from baton_extract.cli import app
+from baton.entry import run_step
 
-app(prog_name="baton_extract")
+run_step("baton_extract.cli", prog_name="baton_extract")

@@ -1,5 +1,5 @@
-"""Container entrypoint: `python -m baton_load run --date YYYY-MM-DD`."""
+"""Container entrypoint: `python -m baton_load run --date YYYY-MM-DD` (plain, rich-free process)."""
 
-from baton_load.cli import app
+from baton.entry import run_step
 
-app(prog_name="baton_load")
+run_step("baton_load.cli", prog_name="baton_load")

@@ -1,5 +1,5 @@
-"""Container entrypoint: `python -m baton_transform run --date YYYY-MM-DD`."""
+"""Container entrypoint: `python -m baton_transform run --date YYYY-MM-DD` (plain, rich-free process)."""
 
-from baton_transform.cli import app
+from baton.entry import run_step
 
-app(prog_name="baton_transform")
+run_step("baton_transform.cli", prog_name="baton_transform")

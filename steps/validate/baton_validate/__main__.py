@@ -1,5 +1,5 @@
-"""Container entrypoint: `python -m baton_validate run --date YYYY-MM-DD`."""
+"""Container entrypoint: `python -m baton_validate run --date YYYY-MM-DD` (plain, rich-free process)."""
 
-from baton_validate.cli import app
+from baton.entry import run_step
 
-app(prog_name="baton_validate")
+run_step("baton_validate.cli", prog_name="baton_validate")

@@ -1,31 +1,29 @@
 """`baton`, the operator command line: the one composition root that mounts every verb.
 
-Each verb lives in `baton_cli.commands.<verb>`; nothing else registers commands.
+Each verb lives in `baton_cli.commands.<verb>` and is listed in `baton_cli.verb_group.VERBS`;
+nothing else registers commands. A verb's module is imported only when that verb runs, so
+`baton --help` starts without polars, the engine or the GCP clients.
 """
 
 from __future__ import annotations
 
 import typer
 
-from baton_cli.commands import backfill, executions, rerun, run, seed, serve, status, summary
-from baton_cli.commands import demo_api as demo_cmds
-from baton_cli.commands import doctor as doctor_cmds
-from baton_cli.commands import workflow as workflow_cmds
+from baton_cli.verb_group import VerbGroup
 
 app = typer.Typer(
+    cls=VerbGroup,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain click help for the verb list: typer's rich help imports rich's markdown, syntax and
+    # traceback modules (about half of `baton --help`'s start-up); each verb's own --help
+    # keeps typer's rich panels.
+    rich_markup_mode=None,
     help="baton: partitioned batch ETL on Google Cloud as microjobs, and its local twin.",
 )
-app.command("run")(run.run_cmd)
-app.command("backfill")(backfill.backfill_cmd)
-app.command("rerun")(rerun.rerun_cmd)
-app.command("status")(status.status_cmd)
-app.add_typer(executions.executions_app, name="executions")
-app.command("serve")(serve.serve_cmd)
-app.add_typer(workflow_cmds.app, name="workflow")
-app.command("seed")(seed.seed_cmd)
-app.command("summary")(summary.summary_cmd)
-app.command("doctor")(doctor_cmds.doctor_cmd)
-app.add_typer(demo_cmds.demo_app, name="demo")
+
+
+@app.callback()
+def _root() -> None:
+    """baton: partitioned batch ETL on Google Cloud as microjobs, and its local twin."""

@@ -8,17 +8,19 @@ are assumptions stated in the plan, never facts.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import baton_limits as limits
 from baton.jobs import Job
 from baton.lake import STEPS
 from baton_cli.argument import PipelineArgument, contiguous
+from baton_cli.plan_audit import Assumption, LimitCheck, limit_checks, plan_assumptions
 
 Mode = Literal["per_partition", "batched"]
 DEFAULT_STEP_S = 5.0  # a step's run time when no manifest recorded one
@@ -38,7 +40,12 @@ class PlatformLimits:
     steps_per_execution: int = limits.WORKFLOW_STEPS_PER_EXECUTION
     running_job_executions: int = limits.RUN_RUNNING_JOB_EXECUTIONS  # per project and region
     tasks_per_job_execution: int = limits.RUN_TASKS_PER_EXECUTION
-    task_parallelism: int = limits.RUN_TASK_PARALLELISM  # a regional quota [U]
+    # Tasks running at once, per job execution and (conservatively) across every execution
+    # the plan runs side by side: Cloud Run counts the vCPU and memory of every running
+    # instance in the region against one regional quota
+    # (https://cloud.google.com/run/docs/configuring/max-instances-limits), whose value is not
+    # published [U]. Locally: the `--concurrency` task processes.
+    task_parallelism: int = limits.RUN_TASK_PARALLELISM
     dates_per_execution: int | None = None  # the YAML's max_dates
     connector_timeout_s: float | None = None  # the YAML's jobs.run connector timeout
     headroom: float = 0.5  # plan to use at most this share of the memory and step limits
@@ -83,23 +90,29 @@ class WorkflowModel:
     """How many billable steps the pipeline YAML spends, apart from connector polls.
 
     The step counts are measured on workflows/pipeline.workflows.yaml by running it through
-    the local engine (tests/workflows/test_ops_planner_calibration.py keeps them exact).
+    the local engine (tests/cli/test_ops_planner_calibration.py keeps them exact).
     """
 
     per_partition: StepCosts = StepCosts(26, 2, 14, 1, 16)
-    batched: StepCosts = StepCosts(26, 0, 9, 17, 6)
+    batched: StepCosts = StepCosts(27, 0, 9, 17, 6)
     range_argument: int = 14  # extra steps to expand `start`+`end` instead of a `dates` list
     range_per_date: int = 1
     steps_argument: int = 12  # extra steps to check an explicit `steps` list
     steps_argument_per_step: int = 1
     # One date x step of the summary by Workflows' memory accounting, at its largest (three
     # succeeded steps and a failed one whose message is cut to the YAML's message_chars):
-    # 317 bytes per copy, measured through the engine (tests/workflows/test_pipeline_memory.py).
+    # 317 bytes per copy, measured through the engine (tests/twin/test_pipeline_memory.py).
     summary_bytes_per_cell: int = 330
     summary_copies: int = 2  # `partitions` and the summary built from it live at once
     job_start_s: float = 45.0  # Cloud Run execution provisioning; no official figure (§4.5)
     job_start_note: str = "Cloud Run provisioning; no official figure, gcp-facts §4.5"
-    billed_start_s: float = 5.0  # of the start-up, instance time billed (container start) [U]
+    # Per task: container start and the step's imports, before its first date. Billed as
+    # instance time, since Cloud Run bills an instance's whole lifetime; the pricing page was
+    # not retrievable here, so this is the safe reading [U].
+    billed_start_s: float = 5.0
+    # Batched tasks are sized so a task's start-up is at most this share of its billed time:
+    # fewer, fuller tasks pay fewer start-ups; more tasks finish sooner.
+    startup_share: float = 0.1
     poll_initial_s: float = 1.0  # connector default polling policy (§3.2)
     poll_multiplier: float = 1.25
     poll_max_s: float = 60.0
@@ -139,6 +152,7 @@ class Request:
     force: bool = False
     recent_first: bool = False
     dataset: str | None = None
+    parallel_executions: int | None = None  # None: as many as the limits allow
 
 
 @dataclass(frozen=True)
@@ -154,11 +168,44 @@ class PlannedExecution:
     billable_steps: int
     wall_s: float
     cost_usd: float
+    tasks_per_job: int = 1  # tasks of each job execution (batched: they share the dates)
+    dates_per_task: int = 1  # the most dates one task runs, one after another
+    task_s: float = 0.0  # the longest task: start-up plus its dates of the slowest step
+    start_s: float = 0.0  # when it starts, counted from the start of the plan
 
     @property
     def argument_bytes(self) -> int:
         """The argument as the Executions API receives it (a JSON string)."""
         return len(json.dumps(self.argument, separators=(",", ":")).encode())
+
+    @property
+    def tasks_at_once(self) -> int:
+        """Cloud Run tasks this execution runs side by side."""
+        return (
+            self.tasks_per_job if self.mode == "batched" else min(self.concurrency, len(self.dates))
+        )
+
+    @property
+    def job_executions_at_once(self) -> int:
+        """Cloud Run job executions this execution runs side by side."""
+        return 1 if self.mode == "batched" else min(self.concurrency, len(self.dates))
+
+    def to_json(self) -> dict[str, Any]:
+        """The execution as `baton backfill --dry-run --json` prints it."""
+        return {
+            "dates": [d.isoformat() for d in self.dates],
+            "mode": self.mode,
+            "argument": self.argument,
+            "concurrency": self.concurrency,
+            "job_executions": self.job_executions,
+            "tasks_per_job_execution": self.tasks_per_job,
+            "dates_per_task": self.dates_per_task,
+            "tasks": self.tasks,
+            "workflow_steps": self.billable_steps,
+            "start_s": self.start_s,
+            "wall_s": self.wall_s,
+            "cost_usd": self.cost_usd,
+        }
 
 
 @dataclass(frozen=True)
@@ -166,19 +213,45 @@ class BackfillPlan:
     """The executions to start, in order, and the assumptions behind the estimates."""
 
     executions: tuple[PlannedExecution, ...]
-    assumptions: tuple[str, ...] = field(default_factory=tuple)
+    assumptions: tuple[Assumption, ...] = field(default_factory=tuple)
+    parallel_executions: int = 1  # executions running at once
+    limits: tuple[LimitCheck, ...] = field(default_factory=tuple)
 
     @property
     def totals(self) -> dict[str, float]:
-        """Sums over the plan (wall time adds up: executions run one after another)."""
+        """Sums over the plan; wall time runs from the first start to the last end."""
         return {
             "executions": len(self.executions),
             "partitions": sum(len(e.dates) for e in self.executions),
             "job_executions": sum(e.job_executions for e in self.executions),
             "tasks": sum(e.tasks for e in self.executions),
+            "workflow_steps": sum(e.billable_steps for e in self.executions),
             "billable_steps": sum(e.billable_steps for e in self.executions),
-            "wall_s": round(sum(e.wall_s for e in self.executions), 1),
+            "wall_s": round(max((e.start_s + e.wall_s for e in self.executions), default=0.0), 1),
             "cost_usd": round(sum(e.cost_usd for e in self.executions), 4),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole plan as JSON: executions, totals, assumptions and the limits it respects."""
+        return {
+            "executions": [e.to_json() for e in self.executions],
+            "parallel_executions": self.parallel_executions,
+            "totals": self.totals,
+            "assumptions": [
+                {"text": a.text, "source": a.source, "confirmed": a.confirmed}
+                for a in self.assumptions
+            ],
+            "limits": [
+                {
+                    "name": c.name,
+                    "limit": c.limit,
+                    "planned": c.planned,
+                    "respected": c.respected,
+                    "source": c.source,
+                    "confirmed": c.confirmed,
+                }
+                for c in self.limits
+            ],
         }
 
 
@@ -220,11 +293,50 @@ class _Inputs:
     prices: Prices
     limits: PlatformLimits
 
+    @property
+    def steps(self) -> list[str]:
+        """The asked steps."""
+        return list(self.req.steps)
+
+    @property
+    def slowest_s(self) -> float:
+        """The run time of the slowest step, per date."""
+        return max(self.run_s[s] for s in self.steps)
+
+    @property
+    def task_budget_s(self) -> float:
+        """How long one task may run its dates: within one task attempt's timeout and, with
+        the job's start-up, within the workflow's jobs.run connector timeout."""
+        budgets = [float(self.jobs[s].timeout_s) for s in self.steps]
+        if self.limits.connector_timeout_s is not None:
+            budgets.append(self.limits.connector_timeout_s - self.model.job_start_s)
+        return min(budgets) - self.model.billed_start_s
+
+    @property
+    def max_tasks(self) -> int:
+        """Tasks of one job execution: Cloud Run's cap and the tasks that can run at once."""
+        return max(1, min(self.limits.tasks_per_job_execution, self.limits.task_parallelism))
+
+
+def tasks_per_job(n: int, inp: _Inputs) -> int:
+    """Tasks for a batched job execution over `n` dates.
+
+    As few as keep each task's start-up within `startup_share` of its billed time (start-up
+    paid once per task, amortised over its dates), but enough that every task's dates finish
+    within its budget, and never more than can run at once or than there are dates.
+    """
+    model = inp.model
+    mean_s = sum(inp.run_s[s] for s in inp.steps) / len(inp.steps)
+    work_s = model.billed_start_s * (1 - model.startup_share) / model.startup_share
+    fill = max(1, math.ceil(work_s / mean_s)) if mean_s > 0 else n
+    fit = max(1, int(inp.task_budget_s // inp.slowest_s)) if inp.slowest_s > 0 else n
+    tasks = max(math.ceil(n / fill), math.ceil(n / fit))
+    return max(1, min(tasks, inp.max_tasks, n))
+
 
 def _estimate(dates: Sequence[date], inp: _Inputs) -> PlannedExecution:
-    n, steps, model = len(dates), list(inp.req.steps), inp.model
+    n, steps, model = len(dates), inp.steps, inp.model
     lanes = min(inp.concurrency, n)
-    job_s = {s: model.job_start_s + inp.run_s[s] for s in steps}
     billable = model.workflow_steps(
         inp.mode,
         n,
@@ -234,36 +346,53 @@ def _estimate(dates: Sequence[date], inp: _Inputs) -> PlannedExecution:
         steps_given=steps != list(STEPS),
     )
     if inp.mode == "per_partition":
+        tasks, per_task = 1, 1
+        job_s = {s: model.job_start_s + model.billed_start_s + inp.run_s[s] for s in steps}
         job_execs = n * len(steps)
         wall = math.ceil(n / inp.concurrency) * sum(job_s.values())
         billable += sum(n * polls(job_s[s], model) for s in steps)
+        compute = sum(
+            n * _job_cost(inp.jobs[s], model.billed_start_s + inp.run_s[s], inp.prices)
+            for s in steps
+        )
     else:
+        tasks = tasks_per_job(n, inp)
+        per_task = math.ceil(n / tasks)
+        job_s = {
+            s: model.job_start_s + model.billed_start_s + per_task * inp.run_s[s] for s in steps
+        }
         job_execs = len(steps)
-        # Tasks of one execution run in waves of the job's parallelism (quota-bound).
-        waves = math.ceil(n / inp.limits.task_parallelism)
-        wall = sum(model.job_start_s + waves * inp.run_s[s] for s in steps)
-        billable += sum(polls(model.job_start_s + waves * inp.run_s[s], model) for s in steps)
-    cost = billable * inp.prices.workflow_step_usd + sum(
-        n * _job_cost(inp.jobs[s], model.billed_start_s + inp.run_s[s], inp.prices) for s in steps
-    )
+        wall = sum(job_s.values())
+        billable += sum(polls(job_s[s], model) for s in steps)
+        # Billed instance time: every task's start-up, plus every date's run.
+        compute = sum(
+            _job_cost(inp.jobs[s], tasks * model.billed_start_s + n * inp.run_s[s], inp.prices)
+            for s in steps
+        )
+    argument = PipelineArgument(
+        tuple(dates),
+        steps=None if steps == list(STEPS) else tuple(steps),
+        force=inp.req.force,
+        mode=inp.mode,
+        concurrency=inp.concurrency,
+        dataset=inp.req.dataset or None,
+        form="range" if contiguous(dates) else "list",
+    ).to_json()
+    if inp.mode == "batched":
+        argument["tasks_per_job"] = tasks
     return PlannedExecution(
-        PipelineArgument(
-            tuple(dates),
-            steps=None if list(inp.req.steps) == list(STEPS) else tuple(inp.req.steps),
-            force=inp.req.force,
-            mode=inp.mode,
-            concurrency=inp.concurrency,
-            dataset=inp.req.dataset or None,
-            form="range" if contiguous(dates) else "list",
-        ).to_json(),
+        argument,
         tuple(dates),
         inp.mode,
         inp.concurrency,
         job_execs,
-        n * len(steps),
+        (n if inp.mode == "per_partition" else tasks) * len(steps),
         int(billable),
         round(wall, 1),
-        round(cost, 6),
+        round(billable * inp.prices.workflow_step_usd + compute, 6),
+        tasks_per_job=tasks,
+        dates_per_task=per_task,
+        task_s=round(model.billed_start_s + per_task * inp.slowest_s, 1),
     )
 
 
@@ -271,32 +400,25 @@ def _choose_mode(req: Request, concurrency: int) -> Mode:
     if req.mode != "auto":
         return req.mode
     # Per-partition keeps every date independent (the best failure isolation); beyond a few
-    # waves of `concurrency` dates, one job execution per step with a task per date is cheaper
-    # in billable steps and provisioning cycles.
+    # waves of `concurrency` dates, one job execution per step whose tasks share the dates
+    # is cheaper in billable steps, provisioning cycles and container starts.
     return "per_partition" if len(req.dates) <= 3 * concurrency else "batched"
 
 
-def _check_timeouts(inp: _Inputs) -> int | None:
-    """Refuse steps that cannot finish within the connector timeout; the batched wave cap."""
-    timeout = inp.limits.connector_timeout_s
-    if timeout is None:
-        return None
-    longest = max(inp.run_s[s] for s in inp.req.steps)
-    usable = timeout - inp.model.job_start_s
-    if longest > usable:
-        slow = max(inp.req.steps, key=lambda s: inp.run_s[s])
+def _check_timeouts(inp: _Inputs) -> None:
+    """Refuse steps that cannot finish one date within a task attempt or the connector."""
+    if inp.slowest_s > inp.task_budget_s:
+        slow = max(inp.steps, key=lambda s: inp.run_s[s])
         raise ValueError(
-            f"step {slow} takes about {longest:.0f} s per partition, more than the pipeline's "
-            f"jobs.run connector timeout ({timeout:g} s) leaves after start-up; raise "
+            f"step {slow} takes about {inp.slowest_s:.0f} s per partition, more than its task "
+            f"timeout (jobs.toml timeout_s) or the pipeline's jobs.run connector timeout "
+            f"({inp.limits.connector_timeout_s or 0:g} s) leaves after start-up; raise "
             "connector_params.timeout in workflows/pipeline.workflows.yaml"
         )
-    # Batched: the tasks beyond the region's parallelism run in waves, and every wave must fit
-    # in one connector timeout.
-    return int(usable // longest) * inp.limits.task_parallelism if inp.mode == "batched" else None
 
 
 def _chunk_size(inp: _Inputs) -> int:
-    steps, model, limits = len(inp.req.steps), inp.model, inp.limits
+    steps, model, limits = len(inp.steps), inp.model, inp.limits
     by_memory = int(limits.memory_bytes * limits.headroom) // (
         model.summary_bytes_per_cell * model.summary_copies * steps
     )
@@ -304,9 +426,7 @@ def _chunk_size(inp: _Inputs) -> int:
     caps = [by_memory, by_argument]
     if limits.dates_per_execution is not None:
         caps.append(limits.dates_per_execution)
-    waves_cap = _check_timeouts(inp)
-    if waves_cap is not None:
-        caps.append(waves_cap)
+    _check_timeouts(inp)
     costs = model.costs(inp.mode)
     budget = int(limits.steps_per_execution * limits.headroom)
     if inp.mode == "per_partition":
@@ -316,7 +436,10 @@ def _chunk_size(inp: _Inputs) -> int:
             + costs.per_lane
             + model.range_per_date
             + steps * costs.per_cell
-            + sum(polls(model.job_start_s + inp.run_s[s], model) for s in inp.req.steps)
+            + sum(
+                polls(model.job_start_s + model.billed_start_s + inp.run_s[s], model)
+                for s in inp.steps
+            )
         )
         fixed = (
             costs.per_execution
@@ -326,8 +449,38 @@ def _chunk_size(inp: _Inputs) -> int:
         )
         caps.append((budget - fixed) // per_date)
     else:
-        caps.append(limits.tasks_per_job_execution)
+        # Every task's dates must fit its budget, with at most `max_tasks` tasks.
+        caps.append(inp.max_tasks * max(1, int(inp.task_budget_s // inp.slowest_s)))
     return max(1, min(caps))
+
+
+def parallel_cap(executions: Sequence[PlannedExecution], limits: PlatformLimits) -> int:
+    """Executions that may run at once: the region's running job executions and the tasks
+    that can run at once, shared by the widest executions of the plan."""
+    if not executions:
+        return 1
+    widest_jobs = max(e.job_executions_at_once for e in executions)
+    widest_tasks = max(e.tasks_at_once for e in executions)
+    return max(
+        1,
+        min(
+            len(executions),
+            limits.running_job_executions // widest_jobs,
+            limits.task_parallelism // widest_tasks,
+        ),
+    )
+
+
+def schedule(executions: Sequence[PlannedExecution], parallel: int) -> tuple[PlannedExecution, ...]:
+    """The executions with their start times when at most `parallel` run at once and each
+    next one starts as soon as one finishes (what `baton backfill` does)."""
+    ends: list[float] = [0.0] * parallel
+    out = []
+    for ex in executions:
+        start = heapq.heappop(ends)
+        out.append(replace(ex, start_s=round(start, 1)))
+        heapq.heappush(ends, start + ex.wall_s)
+    return tuple(out)
 
 
 def plan_backfill(
@@ -339,7 +492,8 @@ def plan_backfill(
     prices: Prices = Prices(),
     durations_source: str = "median of recorded manifests",
 ) -> BackfillPlan:
-    """Split `req.dates` into executions within every limit, and estimate each.
+    """Split `req.dates` into executions within every limit, size their tasks, run them up to
+    `req.parallel_executions` at once (default: as many as the limits allow), and estimate each.
 
     `durations` are typical seconds per step run (from recorded manifests; `durations_source`
     says where they came from); missing steps default to 5 s. Raises ValueError for requests
@@ -350,13 +504,17 @@ def plan_backfill(
         raise ValueError(f"steps must be a non-empty subset of {list(STEPS)}; unknown: {unknown}")
     if req.concurrency < 1:
         raise ValueError("concurrency must be at least 1")
+    if req.parallel_executions is not None and req.parallel_executions < 1:
+        raise ValueError("parallel executions must be at least 1")
     durations = durations or {}
     concurrency = min(req.concurrency, limits.parallel_iterations)
     # Running job executions: a per-partition execution holds at most `concurrency` at once.
     concurrency = min(concurrency, limits.running_job_executions)
     dates = sorted(set(req.dates), reverse=req.recent_first)
     if not dates:
-        return BackfillPlan((), ("nothing to do: every partition is current",))
+        return BackfillPlan(
+            (), (Assumption("nothing to do: every partition is current", "the lake", True),)
+        )
     inp = _Inputs(
         req,
         _choose_mode(req, concurrency),
@@ -369,47 +527,13 @@ def plan_backfill(
     )
     size = _chunk_size(inp)
     chunks = [dates[i : i + size] for i in range(0, len(dates), size)]
-    executions = tuple(_estimate(c, inp) for c in chunks)
-    return BackfillPlan(executions, _assumptions(inp, durations, durations_source))
-
-
-def _assumptions(
-    inp: _Inputs, durations: Mapping[str, float], durations_source: str
-) -> tuple[str, ...]:
-    model, limits, prices = inp.model, inp.limits, inp.prices
-    recorded = [s for s in inp.req.steps if s in durations]
-    source = (
-        f"{durations_source}; {DEFAULT_STEP_S:g} s where none"
-        if recorded
-        else f"none recorded, {DEFAULT_STEP_S:g} s each"
-    )
-    yaml_limits = []
-    if limits.dates_per_execution is not None:
-        yaml_limits.append(f"{limits.dates_per_execution} dates/execution (the YAML's max_dates)")
-    if limits.connector_timeout_s is not None:
-        yaml_limits.append(f"{limits.connector_timeout_s:g} s jobs.run connector timeout")
-    return (
-        f"mode {inp.mode}"
-        + (
-            " (auto: per-partition up to 3 x concurrency dates, else batched)"
-            if inp.req.mode == "auto"
-            else ""
-        )
-        + f"; concurrency {inp.concurrency}",
-        f"job execution start-up: {model.job_start_s:g} s each ({model.job_start_note}), of "
-        f"which {model.billed_start_s:g} s per task is billed as instance time [U]",
-        f"step run times: {', '.join(f'{s} {inp.run_s[s]:.2g} s' for s in inp.req.steps)} ({source})",
-        "Workflows steps: measured on the pipeline YAML through the local engine, success path "
-        "(failures and retries add steps)",
-        f"connector polling: initial {model.poll_initial_s:g} s x{model.poll_multiplier:g}, capped at "
-        f"{model.poll_max_s:g} s; every poll is a billable step",
-        f"prices [unconfirmed]: ${prices.workflow_step_usd * 1000:g} per 1,000 Workflows steps, "
-        f"${prices.vcpu_second_usd:g}/vCPU-s, ${prices.gib_second_usd:g}/GiB-s (Cloud Run jobs)",
-        f"limits: <= {limits.parallel_iterations} concurrent iterations, {limits.argument_bytes // 1024} KB "
-        f"argument, {limits.memory_bytes // 1000} KB memory (planned at {limits.headroom:.0%}), "
-        f"{limits.steps_per_execution:,} steps/execution, {limits.tasks_per_job_execution:,} tasks/job "
-        f"execution, {limits.running_job_executions:,} running job executions/region, "
-        f"{limits.task_parallelism} tasks running at once per job execution [U]"
-        + (f"; {', '.join(yaml_limits)}" if yaml_limits else ""),
-        "executions run one after another, so wall time adds up",
+    estimated = [_estimate(c, inp) for c in chunks]
+    cap = parallel_cap(estimated, limits)
+    parallel = min(cap, req.parallel_executions or cap)
+    executions = schedule(estimated, parallel)
+    return BackfillPlan(
+        executions,
+        plan_assumptions(inp, durations, durations_source, parallel, cap, DEFAULT_STEP_S),
+        parallel,
+        limit_checks(executions, inp, parallel),
     )

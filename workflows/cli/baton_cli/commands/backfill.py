@@ -1,8 +1,10 @@
 """`baton backfill`: plan a date range as executions within the platform's limits (mode, batch
-size, estimated steps, time and cost), print the plan, then run and follow it."""
+size, tasks per job execution, executions at once, estimated steps, time and cost), print the
+plan (a table, or JSON with --json), then run them several at once and follow all of them."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -21,9 +23,12 @@ from baton.lake import STEPS
 from baton.storage import open_storage
 from baton_cli.dag import pipeline_limits
 from baton_cli.exit_codes import OperatorExit
+from baton_cli.follow import PlanFollower, follow_plan
 from baton_cli.options import (
+    POLL_S,
     ConcurrencyOpt,
     DatasetOpt,
+    JsonOpt,
     ModeOpt,
     ProjectOpt,
     RegionOpt,
@@ -33,7 +38,6 @@ from baton_cli.options import (
     check_mode,
     console,
     exit_codes,
-    follow_execution,
     format_duration,
     load_config,
     watch_storage,
@@ -45,10 +49,12 @@ from baton_cli.planner import (
     WorkflowModel,
     plan_backfill,
 )
+from baton_cli.progress import ProgressView
 from baton_cli.status import PartitionStatus, known_days, recorded_durations, status_grid
-from baton_cli.targets import ExecutionInfo, OpsConfig, open_target
+from baton_cli.targets import OpsConfig, open_target
 
-LOCAL_JOB_START_S = 1.0  # a local task: process start and imports, before the step's own time
+LOCAL_JOB_START_S = 0.2  # a local job execution: the runner's own bookkeeping
+LOCAL_TASK_START_S = 1.0  # a local task: process start and imports, before its first date
 
 
 def _durations(
@@ -85,8 +91,10 @@ def _plan_table(plan: BackfillPlan) -> Table:
         "mode",
         "concurrency",
         "job executions",
+        "tasks/job",
         "tasks",
         "billable steps",
+        "starts at",
         "est. wall",
         "est. cost",
         title="backfill plan",
@@ -100,8 +108,10 @@ def _plan_table(plan: BackfillPlan) -> Table:
             ex.mode,
             str(ex.concurrency),
             str(ex.job_executions),
+            f"{ex.tasks_per_job} x {ex.dates_per_task} dates",
             str(ex.tasks),
             f"{ex.billable_steps:,}",
+            format_duration(ex.start_s),
             format_duration(ex.wall_s),
             f"${ex.cost_usd:.4f}",
         )
@@ -112,8 +122,10 @@ def _plan_table(plan: BackfillPlan) -> Table:
         "",
         "",
         str(int(totals["job_executions"])),
+        "",
         str(int(totals["tasks"])),
         f"{int(totals['billable_steps']):,}",
+        f"{plan.parallel_executions} at once",
         format_duration(totals["wall_s"]),
         f"${totals['cost_usd']:.4f}",
     )
@@ -144,6 +156,15 @@ def backfill_cmd(
         bool, typer.Option(help="skip partitions already loaded with unchanged inputs")
     ] = False,
     recent_first: Annotated[bool, typer.Option(help="newest partitions first")] = False,
+    parallel_executions: Annotated[
+        int | None,
+        typer.Option(
+            "--parallel-executions",
+            min=1,
+            metavar="N",
+            help="executions running at once (default: as many as the platform limits allow)",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option(help="print the plan (and its assumptions) without running it")
     ] = False,
@@ -153,10 +174,11 @@ def backfill_cmd(
     project: ProjectOpt = None,
     region: RegionOpt = None,
     workflow: WorkflowOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Plan a backfill within the platform's limits, print the plan, run it.
 
-    The plan's executions run one after another, each followed live. The planner picks per-partition or batched fan-out (--mode auto), chunks long ranges into several executions and estimates billable Workflows steps, cost and wall time from the step durations recorded in the lake's manifests. --dry-run --target gcp works offline.
+    The planner picks per-partition or batched fan-out (--mode auto), chunks long ranges into several executions, sizes each batched job execution's tasks from the step durations recorded in the lake's manifests and the per-task start-up, and runs up to --parallel-executions executions at once, all followed in one progress view. It estimates billable Workflows steps, cost and wall time; --dry-run --target gcp works offline, --json prints the plan (with its assumptions and the limits it respects) as JSON.
 
     Examples:
 
@@ -164,7 +186,7 @@ def backfill_cmd(
 
       baton backfill --start 2013-01-01 --end 2013-12-31 --only-missing --recent-first
 
-      baton backfill --start 2013-01-01 --end 2013-12-31 --dry-run --target gcp
+      baton backfill --start 2013-01-01 --end 2013-12-31 --dry-run --target gcp --json
     """
     if end < start:
         raise typer.BadParameter(f"--end {end} is before --start {start}")
@@ -179,16 +201,24 @@ def backfill_cmd(
         durations, source = _durations(settings, config, name, dates, todo)
         limits, model = pipeline_limits(), WorkflowModel()
         if config.target == "local":
-            # Locally a batched job runs `concurrency` tasks at once, each a local process.
-            limits = replace(limits, task_parallelism=concurrency)
+            # Locally the tasks of every execution share this machine: more task processes
+            # than cores add start-ups and memory, not throughput.
+            limits = replace(limits, task_parallelism=max(1, min(concurrency, os.cpu_count() or 1)))
             model = replace(
                 model,
                 job_start_s=LOCAL_JOB_START_S,
-                billed_start_s=LOCAL_JOB_START_S,
-                job_start_note="a local process: interpreter start and imports",
+                billed_start_s=LOCAL_TASK_START_S,
+                job_start_note="the local job runner",
             )
         request = Request(
-            dates, concurrency, cast(Mode, chosen_mode), STEPS, force, recent_first, name
+            dates,
+            concurrency,
+            cast(Mode, chosen_mode),
+            STEPS,
+            force,
+            recent_first,
+            name,
+            parallel_executions,
         )
         try:
             plan = plan_backfill(
@@ -196,7 +226,10 @@ def backfill_cmd(
             )
         except ValueError as err:
             raise typer.BadParameter(str(err)) from err
-        _print_plan(plan, config)
+        if as_json:
+            typer.echo(json.dumps({"target": config.target, **plan.to_json()}, indent=2))
+        else:
+            _print_plan(plan, config)
         if dry_run or not plan.executions:
             return
         _run_plan(plan, settings, config, name, concurrency)
@@ -204,7 +237,7 @@ def backfill_cmd(
 
 def _print_plan(plan: BackfillPlan, config: OpsConfig) -> None:
     if not plan.executions:
-        console.print("nothing to do: " + "; ".join(plan.assumptions))
+        console.print("nothing to do: " + "; ".join(str(a) for a in plan.assumptions))
         return
     console.print(_plan_table(plan))
     console.print(f"target: {config.target}; assumptions:")
@@ -212,22 +245,44 @@ def _print_plan(plan: BackfillPlan, config: OpsConfig) -> None:
         console.print("  - local target: the costs are what GCP would bill for the same plan")
     for line in plan.assumptions:
         console.print(f"  - {line}", markup=False)
+    console.print("limits respected (most the plan uses of each):")
+    for check in plan.limits:
+        console.print(f"  - {check}", markup=False)
 
 
 def _run_plan(
     plan: BackfillPlan, settings: Settings, config: OpsConfig, name: str, concurrency: int
 ) -> None:
     storage = watch_storage(settings, config)
-    failed: list[ExecutionInfo] = []
     with open_target(config, settings, os.environ, parallelism=concurrency) as tgt:
-        for i, planned in enumerate(plan.executions, 1):
-            console.print(
-                f"execution {i} of {len(plan.executions)}: {len(planned.dates)} partitions"
+        follower = PlanFollower(
+            tgt,
+            [ex.argument for ex in plan.executions],
+            name,
+            storage,
+            parallel=plan.parallel_executions,
+        )
+        console.print(
+            f"running {len(plan.executions)} execution(s), up to {plan.parallel_executions} at once"
+        )
+        view = ProgressView(console, follower.tracked)
+        try:
+            finals = follow_plan(
+                follower,
+                view,
+                poll_s=POLL_S[tgt.kind],
+                on_start=lambda info: console.print(f"started execution {info.id} ({info.where})"),
             )
-            info = tgt.start(planned.argument)
-            final = follow_execution(tgt, info, planned.argument, name, storage)
-            if final.state != "SUCCEEDED":
-                failed.append(final)
+        except KeyboardInterrupt:
+            if tgt.kind != "local":
+                console.print(
+                    "stopped following; the started executions keep running on GCP: "
+                    "baton executions list --target gcp"
+                )
+                raise typer.Exit(int(OperatorExit.EXECUTION_FAILED)) from None
+            console.print("cancelling the running executions ...")
+            finals = [*follower.results(), *follower.cancel_running()]
+    failed = [info for info in finals if info.state != "SUCCEEDED"]
     if failed:
         for info in failed:
             dates = (info.summary or {}).get("failed") or []
