@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import typer
 
-from baton_cli.commands import backfill, executions, rerun, run, seed, serve, status, summary
+from baton_cli.commands import (
+    backfill,
+    executions,
+    report,
+    rerun,
+    run,
+    seed,
+    serve,
+    status,
+    summary,
+)
 from baton_cli.commands import workflow as workflow_cmds
 
 app = typer.Typer(
@@ -25,3 +35,4 @@ app.command("serve")(serve.serve_cmd)
 app.add_typer(workflow_cmds.app, name="workflow")
 app.command("seed")(seed.seed_cmd)
 app.command("summary")(summary.summary_cmd)
+app.command("report")(report.report_cmd)

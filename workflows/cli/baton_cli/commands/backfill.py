@@ -19,6 +19,7 @@ from baton.errors import BatonError
 from baton.jobs import load_jobs
 from baton.lake import STEPS
 from baton.storage import open_storage
+from baton_cli.commands.report import NoReportOpt, print_report
 from baton_cli.dag import pipeline_limits
 from baton_cli.exit_codes import OperatorExit
 from baton_cli.options import (
@@ -153,6 +154,7 @@ def backfill_cmd(
     project: ProjectOpt = None,
     region: RegionOpt = None,
     workflow: WorkflowOpt = None,
+    no_report: NoReportOpt = False,
 ) -> None:
     """Plan a backfill within the platform's limits, print the plan, run it.
 
@@ -199,7 +201,7 @@ def backfill_cmd(
         _print_plan(plan, config)
         if dry_run or not plan.executions:
             return
-        _run_plan(plan, settings, config, name, concurrency)
+        _run_plan(plan, settings, config, name, concurrency, no_report)
 
 
 def _print_plan(plan: BackfillPlan, config: OpsConfig) -> None:
@@ -215,7 +217,12 @@ def _print_plan(plan: BackfillPlan, config: OpsConfig) -> None:
 
 
 def _run_plan(
-    plan: BackfillPlan, settings: Settings, config: OpsConfig, name: str, concurrency: int
+    plan: BackfillPlan,
+    settings: Settings,
+    config: OpsConfig,
+    name: str,
+    concurrency: int,
+    no_report: bool = False,
 ) -> None:
     storage = watch_storage(settings, config)
     failed: list[ExecutionInfo] = []
@@ -226,6 +233,7 @@ def _run_plan(
             )
             info = tgt.start(planned.argument)
             final = follow_execution(tgt, info, planned.argument, name, storage)
+            print_report(settings, final.id, config.target, skip=no_report)
             if final.state != "SUCCEEDED":
                 failed.append(final)
     if failed:
