@@ -32,6 +32,13 @@ FLAGS = (
 )
 
 
+def _high(fd: int) -> int:
+    """`fd` moved to 20 or above, so the child's `3<&N 4>&M` never clobbers a pipe end."""
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 20)
+    os.close(fd)
+    return moved
+
+
 @dataclass
 class PageLog:
     """What a page did while it was open."""
@@ -44,20 +51,16 @@ class Browser:
     """One headless chromium process and one page in it."""
 
     def __init__(self, profile: Path) -> None:
-        to_child_r, self._to_child = os.pipe()
-        self._from_child, from_child_w = os.pipe()
+        to_child_r, self._to_child = (_high(fd) for fd in os.pipe())
+        self._from_child, from_child_w = (_high(fd) for fd in os.pipe())
 
-        def wire() -> None:  # runs in the child: fd 3 reads commands, fd 4 writes answers
-            # Moved out of the way first, so neither lands on the other's target.
-            high_r = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
-            high_w = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
-            os.dup2(high_r, 3)
-            os.dup2(high_w, 4)
-
+        # bash (dash takes single-digit fds only) puts the pipes on fds 3 (commands in) and
+        # 4 (answers out), then becomes
+        # chromium: no preexec_fn, which is unsafe in a process with threads.
+        redirect = f'exec "$0" "$@" 3<&{to_child_r} 4>&{from_child_w}'
         self.proc = subprocess.Popen(
-            [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            pass_fds=(3, 4),  # kept open by number, after `wire` put the pipes there
-            preexec_fn=wire,
+            ["/bin/bash", "-c", redirect, str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}"],
+            pass_fds=(to_child_r, from_child_w),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -110,9 +113,9 @@ class Browser:
     def open(self, url: str, width: int = 1280, height: int = 900) -> None:
         """A new page, watched, at `url`, once its load event fired."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.send(
-            "Target.attachToTarget", {"targetId": target, "flatten": True}
-        )["sessionId"]
+        self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable")
         self.send(

@@ -27,12 +27,27 @@ DAY = date(2013, 1, 5)
 T0 = 1_700_000_000.0
 
 
-def attempt(step: str, outcome: str = "committed", *, day: date = DAY, start: float = 0.0,
-            seconds: float = 1.0, number: int = 0) -> Attempt:  # fmt: skip
+def attempt(
+    step: str,
+    outcome: str = "committed",
+    *,
+    day: date = DAY,
+    start: float = 0.0,
+    seconds: float = 1.0,
+    number: int = 0,
+) -> Attempt:
     return Attempt(
-        day, step, f"baton-{step}-abcde", 0, number, T0 + start, T0 + start + seconds, outcome,
-        0 if outcome != "failed" else 4, log_uri="/home/x/jobs/baton-extract-abcde/task-0.log",
-    )  # fmt: skip
+        day,
+        step,
+        f"baton-{step}-abcde",
+        0,
+        number,
+        T0 + start,
+        T0 + start + seconds,
+        outcome,
+        0 if outcome != "failed" else 4,
+        log_uri="/home/x/jobs/baton-extract-abcde/task-0.log",
+    )
 
 
 def cell(entry, last=None, lake=("committed", True)) -> Cell:
@@ -51,7 +66,9 @@ def test_a_failed_step_carries_its_reason_message_and_the_exact_rerun_command():
 
 
 def test_the_rerun_command_names_the_dataset_only_when_it_is_not_the_default():
-    assert rerun_command(DAY, "load", "weather", "flights").endswith("--downstream --dataset weather")
+    assert rerun_command(DAY, "load", "weather", "flights").endswith(
+        "--downstream --dataset weather"
+    )
 
 
 def test_a_step_after_a_failure_is_skipped():
@@ -100,8 +117,11 @@ def test_step_durations_count_only_the_runs_that_did_work():
 
 
 def test_slowest_partitions_add_up_every_attempt_of_a_date():
-    runs = [attempt("extract", day=DAY, seconds=2), attempt("load", day=DAY, seconds=3),
-            attempt("extract", day=DAY + timedelta(1), seconds=4)]  # fmt: skip
+    runs = [
+        attempt("extract", day=DAY, seconds=2),
+        attempt("load", day=DAY, seconds=3),
+        attempt("extract", day=DAY + timedelta(1), seconds=4),
+    ]
     assert slowest_partitions(runs) == [(DAY, 5.0), (DAY + timedelta(1), 4.0)]
 
 
@@ -120,17 +140,53 @@ def report(days: int, *, message: str = "no landing file") -> RunReport:
             failed = i == 0 and step == "extract"
             entry = {"status": "failed", "reason": "missing_input", "message": message}
             cells.append(
-                build_cell(d, step, entry if failed else {"status": "succeeded"}, None,
-                           ("committed", True), ("flights", "flights"))  # fmt: skip
+                build_cell(
+                    d,
+                    step,
+                    entry if failed else {"status": "succeeded"},
+                    None,
+                    ("committed", True),
+                    ("flights", "flights"),
+                )
             )
-            attempts.append(attempt(step, "failed" if failed else "committed", day=d,
-                                    start=i * 3.0 + j, seconds=0.8))  # fmt: skip
-        flows.append(Flow(d, 900, 900, 900, 895, 895, {"validate": 5},
-                          {"validate": {"carrier_known": 3, "distance_positive": 2}}))  # fmt: skip
-    header = Header("ex-1", "baton-pipeline", "FAILED", '{"start": "2013-01-05"}', "flights",
-                    "batched", T0, T0 + days * 3.0 + 4, "baton", ("0.1.0",))  # fmt: skip
-    return RunReport(header, STEPS, dates, tuple(cells), tuple(attempts), tuple(flows),
-                     "baton rerun --execution ex-1")  # fmt: skip
+            attempts.append(
+                attempt(
+                    step, "failed" if failed else "committed", day=d, start=i * 3.0 + j, seconds=0.8
+                )
+            )
+        flows.append(
+            Flow(
+                d,
+                900,
+                900,
+                900,
+                895,
+                895,
+                {"validate": 5},
+                {"validate": {"carrier_known": 3, "distance_positive": 2}},
+            )
+        )
+    header = Header(
+        "ex-1",
+        "baton-pipeline",
+        "FAILED",
+        '{"start": "2013-01-05"}',
+        "flights",
+        "batched",
+        T0,
+        T0 + days * 3.0 + 4,
+        "baton",
+        ("0.1.0",),
+    )
+    return RunReport(
+        header,
+        STEPS,
+        dates,
+        tuple(cells),
+        tuple(attempts),
+        tuple(flows),
+        "baton rerun --execution ex-1",
+    )
 
 
 def test_the_page_loads_nothing_from_anywhere():
@@ -156,4 +212,4 @@ def test_the_failed_cell_shows_the_rerun_command_and_the_header_the_execution_re
 def test_a_year_of_partitions_renders_under_one_megabyte(days):
     page = render_report(report(days))
     assert len(page.encode()) < 1_000_000
-    assert page.count("<tr class=\"fine\"") + page.count("<tr class=\"problem\"") == days
+    assert page.count('<tr class="fine"') + page.count('<tr class="problem"') == days
