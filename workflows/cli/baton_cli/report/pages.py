@@ -77,7 +77,7 @@ def status_page(settings: Settings, query: Query) -> str:
         for row in grid
     )
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
         f"<title>baton status {escape(name)} {first}..{last}</title><style>{CSS}</style></head>"
         f'<body><h1>Partition status: {escape(name)} {first}..{last}</h1><p><a href="/">'
         'executions</a></p><form method="get" action="/status">'

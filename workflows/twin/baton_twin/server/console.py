@@ -31,6 +31,7 @@ class Pages:
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<link rel="icon" href="data:,">
 <title>baton: {parent}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em}}td,th{{padding:.2em .8em;text-align:left}}
 th{{background:#f3f3f3}}.SUCCEEDED{{color:#187a2f}}.FAILED,.CANCELLED{{color:#b3261e}}
@@ -89,7 +90,7 @@ def render_console(
 def error_page(title: str, message: str) -> str:
     """A small HTML page for a console error (unknown execution, bad query)."""
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
         f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
         f'<p>{html.escape(message)}</p><p><a href="/">back to the executions</a></p></body></html>'
     )
