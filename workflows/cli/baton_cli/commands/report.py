@@ -12,7 +12,7 @@ from rich.markup import escape
 from baton.config import Settings
 from baton.errors import BatonError, ExitCode
 from baton_cli.options import TargetOpt, console, exit_codes, load_config
-from baton_cli.report.writer import write_report
+from baton_cli.report.writer import newest_execution, write_report
 
 NoReportOpt = Annotated[
     bool, typer.Option("--no-report", help="do not write the execution's HTML report")
@@ -20,7 +20,10 @@ NoReportOpt = Annotated[
 
 
 def report_cmd(
-    execution_id: Annotated[str, typer.Argument(metavar="EXECUTION_ID", help="the execution")],
+    execution_id: Annotated[
+        str | None,
+        typer.Argument(metavar="EXECUTION_ID", help="the execution [default: the newest]"),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -40,6 +43,8 @@ def report_cmd(
       baton report 3f1c9a2e-...
 
       baton report 3f1c9a2e-... --out /tmp/run.html
+
+      baton report   (the newest local execution)
     """
     with exit_codes():
         settings, config = load_config(target)
@@ -49,10 +54,15 @@ def report_cmd(
                 "--target local (GCP executions: see docs/operating.md)",
                 param_hint="--target",
             )
+        chosen = execution_id or newest_execution(settings)
         try:
-            path = write_report(settings, execution_id, out)
+            path = write_report(settings, chosen, out)
         except OSError as err:
-            console.print(f"[red]error[/red]: cannot write the report: {escape(str(err))}")
+            where = out or "the execution's record folder"
+            console.print(
+                f"[red]error[/red]: cannot write the report to {escape(str(where))}: "
+                f"{escape(err.strerror or str(err))}; pick another --out"
+            )
             raise typer.Exit(int(ExitCode.CONFIG)) from err
     console.print(f"report: {path}")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from baton.config import Settings
 from baton_cli.report.gather import build_report
 from baton_cli.report.render import render_report
+from baton_engine import ExecutionStore
 
 REPORT_FILE = "report.html"
 
@@ -17,6 +18,16 @@ REPORT_FILE = "report.html"
 def default_path(settings: Settings, execution_id: str) -> Path:
     """Where `baton report ID` writes when not told otherwise."""
     return settings.home / "executions" / execution_id / REPORT_FILE
+
+
+def newest_execution(settings: Settings) -> str:
+    """The id of the newest local execution; LookupError when there is none."""
+    found = ExecutionStore(settings.home / "executions").list()
+    if not found:
+        raise LookupError(
+            f"no executions in {settings.home / 'executions'}; start one with baton run"
+        )
+    return found[0].id
 
 
 def relative_link(folder: Path) -> Callable[[str], str]:
