@@ -34,7 +34,9 @@ def served(
     """`baton serve` (free loopback ports) over a lake where `baton run` of Jan 1-3 failed
     Jan 2 (its landing file removed); the failed execution's id."""
     lake = seeded_template.copy_to(tmp_path_factory.mktemp("console") / "home")
-    (lake.root / "landing" / "flights" / f"{JAN_2}.csv").unlink()
+    landing = lake.root / "landing" / "flights" / f"{JAN_2}.csv"
+    kept = landing.read_bytes()
+    landing.unlink()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "GOOGLE_"))}
     environ["BATON_HOME"] = str(lake.home)
     with pytest.MonkeyPatch.context() as patch:
@@ -48,6 +50,11 @@ def served(
     assert result.exit_code == 1, result.output
     assert "report: " not in result.output  # --no-report
     execution = result.output.split("baton rerun --execution ")[-1].split()[0]
+    landing.write_bytes(kept)
+    rerun = CliRunner().invoke(
+        app, ["rerun", "--execution", execution], env={"BATON_HOME": str(lake.home)}
+    )
+    assert rerun.exit_code == 0, rerun.output  # a second, succeeded execution to list
     settings = load_settings(environ=environ)
     options = ServeOptions(host="127.0.0.1", port=0, grpc_port=0, fast_retries=True)
     server = build_server(settings, environ, options, console_pages(settings))
@@ -73,6 +80,10 @@ def console(served: tuple[Server, str], tmp_path_factory: pytest.TempPathFactory
 
 def test_the_console_lists_the_failed_execution_with_its_failed_partition(console, served):
     _, execution = served
+    states = console.evaluate(
+        "[...document.querySelectorAll('tr[data-execution] td:nth-child(2)')].map(t => t.innerText)"
+    )
+    assert states == ["SUCCEEDED", "FAILED"]  # newest first: the rerun, then the failed run
     row = console.evaluate(
         f"[...document.querySelectorAll('tr[data-execution=\"{execution}\"] td')]"
         ".map(td => td.innerText)"
@@ -109,8 +120,8 @@ def test_the_status_page_shows_the_grid_of_a_date_range(served):
     status, page = get(f"{server.rest_endpoint}/status?start=2013-01-01&end=2013-01-03")
     assert status == 200
     assert page.count("<tr data-date=") == 3
-    assert '<tr data-date="2013-01-02"><td>2013-01-02</td><td class="c failed">failed' in page
-    assert page.count('class="c committed"') == 8
+    assert page.count('class="c committed"') == 12  # the rerun repaired Jan 2
+    assert '<td class="c committed">committed (842 rows)</td>' in page
 
 
 def test_no_console_page_needs_a_script(served):

@@ -9,6 +9,7 @@ does not know how a report looks, the `baton` command does (see `baton_cli.repor
 from __future__ import annotations
 
 import html
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,8 +55,9 @@ def _row(info: ExecutionInfo, pages: Pages) -> str:
     failed = ", ".join((info.summary or {}).get("failed") or [])
     if info.state == "FAILED" and not failed:
         failed = info.error_message
+    argument = json.dumps(info.argument, default=str)
     cells = [
-        html.escape(str(c)) for c in (info.id, info.state, started, duration, info.argument, failed)
+        html.escape(str(c)) for c in (info.id, info.state, started, duration, argument, failed)
     ]
     report = (
         f'<a href="{report_href(info.id)}">report</a>'
