@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -129,6 +130,35 @@ def _flow(seen: Observation, day: date, storage: Storage) -> Flow:
     )
 
 
+def _day_cells(
+    seen: Observation,
+    day: date,
+    dataset: str,
+    entries: Mapping[str, Any],
+    last: Mapping[tuple[date, str], Attempt],
+    execution_id: str,
+    storage: Storage,
+) -> Iterator[tuple[Cell, str]]:
+    """Each step's cell of one partition, and the code version it committed ("" when this
+    execution committed nothing there)."""
+    lake = classify(seen, dataset, day)
+    for step in STEPS:
+        hit = seen.manifests.get(step)
+        manifest = hit[0] if hit else None
+        here = manifest is not None and manifest.execution_id == execution_id
+        cell = build_cell(
+            day,
+            step,
+            entries.get(step),
+            last.get((day, step)),
+            (lake.cell(step).state.value, here),
+            (dataset, datasets.DEFAULT_DATASET),
+        )
+        if manifest is not None:
+            cell = replace(cell, manifest_uri=storage.uri(manifest_key(step, dataset, day)))
+        yield cell, manifest.code_version if here and manifest else ""
+
+
 def _started_by(argument: Any) -> str:
     if isinstance(argument, dict) and "data" in argument:
         return "an event (the argument is an event's payload)"
@@ -148,29 +178,19 @@ def build_report(settings: Settings, execution_id: str) -> RunReport:
     )
     storage = open_storage(settings.lake_root)
     last = last_attempts(attempts)
+    dataset_def = datasets.get(dataset)
+    with ThreadPoolExecutor(max_workers=8) as pool:  # on GCS each partition is a few GETs
+        seen_all = list(pool.map(lambda d: observe(storage, dataset_def, d), days))
     cells: list[Cell] = []
     flows: list[Flow] = []
     versions: set[str] = set()
-    for day in days:
-        seen = observe(storage, datasets.get(dataset), day)
-        lake = classify(seen, dataset, day)
+    for day, seen in zip(days, seen_all, strict=True):
         flows.append(_flow(seen, day, storage))
-        for step in STEPS:
-            manifest = seen.manifests.get(step)
-            here = manifest is not None and manifest[0].execution_id == info.id
-            if here:
-                versions.add(manifest[0].code_version)  # type: ignore[index]
-            cell = build_cell(
-                day,
-                step,
-                (partitions.get(day.isoformat()) or {}).get(step),
-                last.get((day, step)),
-                (lake.cell(step).state.value, here),
-                (dataset, datasets.DEFAULT_DATASET),
-            )
-            if manifest is not None:
-                cell = replace(cell, manifest_uri=storage.uri(manifest_key(step, dataset, day)))
+        entries = partitions.get(day.isoformat()) or {}
+        for cell, version in _day_cells(seen, day, dataset, entries, last, info.id, storage):
             cells.append(cell)
+            if version:
+                versions.add(version)
     header = Header(
         id=info.id,
         workflow=info.workflow,
