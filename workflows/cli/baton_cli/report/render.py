@@ -8,11 +8,12 @@ from the report into an href (relative paths for a file on disk; "" drops the li
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html import escape
 
 from baton_cli.report.gantt import timeline_svg
 from baton_cli.report.model import (
+    Cell,
     CellState,
     Flow,
     RunReport,
@@ -127,7 +128,7 @@ def _header(r: RunReport, link: Link) -> str:
     return "\n".join(parts)
 
 
-def _cell_html(r: RunReport, day_cells: Iterable, link: Link) -> str:  # type: ignore[type-arg]
+def _cell_html(day_cells: Iterable[Cell], link: Link) -> str:
     out = []
     for c in day_cells:
         cls = c.state.value.replace(" ", "-")
@@ -155,7 +156,7 @@ def _grid(r: RunReport, link: Link) -> str:
     )
     head = "".join(f"<th>{escape(s)}</th>" for s in r.steps)
     rows = []
-    by_day: dict = {}
+    by_day: dict[date, list[Cell]] = {}
     for c in r.cells:
         by_day.setdefault(c.day, []).append(c)
     flows = {f.day: f for f in r.flows}
@@ -166,7 +167,7 @@ def _grid(r: RunReport, link: Link) -> str:
         )
         rows.append(
             f'<tr class="{"fine" if fine else "problem"}" data-date="{day.isoformat()}">'
-            f"<td>{day.isoformat()}</td>{_cell_html(r, cells, link)}</tr>"
+            f"<td>{day.isoformat()}</td>{_cell_html(cells, link)}</tr>"
         )
     return (
         '<h2 id="grid">Partitions x steps</h2>'
