@@ -28,7 +28,7 @@ sync: .venv/.synced ## install uv and the locked environment
 
 run: sync ## seed the demo data, run the pipeline locally for START..END with a progress view, print the summary and the run report's path
 	$(RUN) baton seed
-	@status=0; $(RUN) baton run --start $(START) --end $(END) --concurrency $(CONCURRENCY) || status=$$?; \
+	@status=0; $(RUN) baton run --start $(START) --end $(END) --concurrency $(CONCURRENCY) --no-report || status=$$?; \
 	$(RUN) baton summary --start $(START) --end $(END); \
 	$(RUN) baton report; exit $$status
 
