@@ -1,5 +1,19 @@
-"""Alerting: a policy that fires when a pipeline execution fails or a step quarantines more
-rows than its tolerance, notifying the configured channel."""
+"""Alerting: one policy that fires when a pipeline execution fails and one that fires when a
+step quarantines more rows than its tolerance, both notifying the configured channels.
+
+Neither condition needs a metric descriptor created by this stack. A policy whose condition
+filters on `logging.googleapis.com/user/<metric>` fails to create when the log-based metric is
+created in the same `pulumi up` (Monitoring answers 404 "Cannot find metric(s) ... it could take
+up to 10 minutes to become available": hashicorp/terraform-provider-google#11102,
+GoogleCloudPlatform/cloud-foundation-fabric PR #3739). So the tolerance alert is a log-match
+condition, which the Monitoring API evaluates on log entries directly:
+https://cloud.google.com/dotnet/docs/reference/Google.Cloud.Monitoring.V3/latest/Google.Cloud.Monitoring.V3.AlertPolicy.Types.Condition.Types.LogMatch
+It must be the policy's only condition (pulumi-gcp `AlertPolicyConditionArgs.condition_matched_log`:
+"If set, no other conditions can be present"), and the policy needs
+`alert_strategy.notification_rate_limit` ("Required for alert policies with a LogMatch
+condition": https://cloud.google.com/python/docs/reference/monitoring/2.14.0/google.cloud.monitoring_v3.types.AlertPolicy.AlertStrategy),
+hence two policies. The failed-execution condition reads Workflows' own built-in metric.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +28,12 @@ TOLERANCE_FILTER = (
 )
 """The structured summary line a step logs when its bad-row share exceeds the tolerance."""
 
+TOLERANCE_LABELS = {"step": "EXTRACT(labels.step)", "dataset": "EXTRACT(labels.dataset)"}
+"""Labels of a tolerance notification, read from the line's `logging.googleapis.com/labels`."""
+
+NOTIFICATION_PERIOD = "300s"
+"""At most one tolerance notification per 5 minutes (a backfill may breach on many dates)."""
+
 
 @dataclass(frozen=True)
 class AlertingArgs:
@@ -26,9 +46,14 @@ class AlertingArgs:
     channel: str | None
 
 
+_DOCUMENTATION = (
+    "Open the workflow's executions in the console for the summary (failed dates and "
+    "reasons); the step's `_attempt.json` and the quarantine/ files name the rules rows broke."
+)
+
+
 class Alerting(pulumi.ComponentResource):
-    """A log-based metric for tolerance breaches and one alert policy over it and the
-    workflow's failed executions."""
+    """Two alert policies: failed executions of the workflow, and tolerance breaches."""
 
     def __init__(
         self, name: str, args: AlertingArgs, opts: pulumi.ResourceOptions | None = None
@@ -46,28 +71,6 @@ class Alerting(pulumi.ComponentResource):
                 opts=child,
             )
             channels.append(self.email_channel.name)
-        metric_name = f"{args.name_prefix.replace('-', '_')}quarantine_over_tolerance"
-        self.metric = gcp.logging.Metric(
-            f"{name}-tolerance-metric",
-            project=args.project,
-            name=metric_name,
-            description="baton steps that quarantined more rows than their tolerance",
-            filter=TOLERANCE_FILTER,
-            metric_descriptor={
-                "metric_kind": "DELTA",
-                "value_type": "INT64",
-                "unit": "1",
-                "labels": [
-                    {"key": "step", "value_type": "STRING", "description": "baton step"},
-                    {"key": "dataset", "value_type": "STRING", "description": "dataset"},
-                ],
-            },
-            label_extractors={
-                "step": "EXTRACT(labels.step)",
-                "dataset": "EXTRACT(labels.dataset)",
-            },
-            opts=child,
-        )
         failed_executions = args.workflow_name.apply(
             lambda wf: (
                 'resource.type="workflows.googleapis.com/Workflow" '
@@ -76,34 +79,49 @@ class Alerting(pulumi.ComponentResource):
                 'AND metric.labels.status="FAILED"'
             )
         )
-        over_tolerance = self.metric.name.apply(
-            lambda metric: (
-                f'resource.type="cloud_run_job" AND metric.type="logging.googleapis.com/user/{metric}"'
-            )
-        )
-        self.policy = gcp.monitoring.AlertPolicy(
-            f"{name}-policy",
+        self.failures = gcp.monitoring.AlertPolicy(
+            f"{name}-failures",
             project=args.project,
-            display_name=f"{args.name_prefix}pipeline: execution failed or quarantine over tolerance",
+            display_name=f"{args.name_prefix}pipeline: an execution failed",
             combiner="OR",
-            conditions=[
-                _count_above_zero("a pipeline execution failed", failed_executions),
-                _count_above_zero("a step quarantined more than its tolerance", over_tolerance),
-            ],
+            conditions=[_count_above_zero("a pipeline execution failed", failed_executions)],
             notification_channels=channels,
             alert_strategy={"auto_close": "86400s"},
             documentation={
                 "mime_type": "text/markdown",
+                "content": f"A baton pipeline execution failed. {_DOCUMENTATION}",
+            },
+            opts=child,
+        )
+        self.tolerance = gcp.monitoring.AlertPolicy(
+            f"{name}-tolerance",
+            project=args.project,
+            display_name=f"{args.name_prefix}pipeline: a step quarantined more than its tolerance",
+            combiner="OR",
+            conditions=[
+                {
+                    "display_name": "a step quarantined more than its tolerance",
+                    "condition_matched_log": {
+                        "filter": TOLERANCE_FILTER,
+                        "label_extractors": TOLERANCE_LABELS,
+                    },
+                }
+            ],
+            notification_channels=channels,
+            alert_strategy={
+                "notification_rate_limit": {"period": NOTIFICATION_PERIOD},
+                "auto_close": "86400s",
+            },
+            documentation={
+                "mime_type": "text/markdown",
                 "content": (
-                    "A baton pipeline execution failed, or a step rejected more rows than its "
-                    "dataset's tolerance. Open the workflow's executions in the console for the "
-                    "summary (failed dates and reasons); the step's `_attempt.json` and the "
-                    "quarantine/ files name the rules rows broke."
+                    "A baton step rejected more rows than its dataset's tolerance "
+                    f"(labels: step, dataset). {_DOCUMENTATION}"
                 ),
             },
             opts=child,
         )
-        self.register_outputs({"policy": self.policy.name, "metric": self.metric.name})
+        self.register_outputs({"failures": self.failures.name, "tolerance": self.tolerance.name})
 
 
 def _count_above_zero(title: str, filter_: pulumi.Input[str]) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from baton_infra.mock_runtime import Recording
@@ -48,6 +48,8 @@ class Grant:
     resource: str
     condition: str | None = None
     """The condition, as `describe_condition` reads it."""
+    expression: str | None = field(default=None, compare=False)
+    """The condition's CEL expression as granted (for evaluating it on a resource name)."""
 
 
 def identities(recording: Recording) -> dict[str, str]:
@@ -74,6 +76,7 @@ def iam_graph(recording: Recording) -> list[Grant]:
                 role=r.inputs["role"],
                 resource=_TARGETS[r.type](r.inputs),
                 condition=describe_condition(condition["expression"]) if condition else None,
+                expression=condition["expression"] if condition else None,
             )
         )
     return sorted(grants)

@@ -29,7 +29,7 @@ def member(email: pulumi.Input[str]) -> pulumi.Output[str]:
 def project_role(
     resource_name: str,
     project: str,
-    role: str,
+    role: pulumi.Input[str],
     who: pulumi.Input[str],
     parent: pulumi.Resource,
 ) -> gcp.projects.IAMMember:

@@ -82,6 +82,9 @@ def _computed(typ: str, inputs: Mapping[str, Any], name: str) -> tuple[str, dict
         resource_id = f"projects/{project}/topics/{inputs['name']}"
     elif typ == "gcp:monitoring/notificationChannel:NotificationChannel":
         out = {"name": f"projects/{project}/notificationChannels/{name}"}
+    elif typ == "gcp:projects/iAMCustomRole:IAMCustomRole":
+        resource_id = f"projects/{project}/roles/{inputs['roleId']}"
+        out = {"name": resource_id}
     elif typ == "gcp:bigquery/dataset:Dataset":
         resource_id = f"projects/{project}/datasets/{inputs['datasetId']}"
     return resource_id, out

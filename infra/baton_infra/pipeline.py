@@ -1,5 +1,6 @@
 """The pipeline workflow: the DAG from `workflows/pipeline.workflows.yaml`, deployed with its
-own identity, which may run the four step jobs with overrides, read attempt records, and log."""
+own identity, which may run the four step jobs with overrides, wait for their executions, read
+attempt records, and log."""
 
 from __future__ import annotations
 
@@ -12,6 +13,25 @@ import pulumi_gcp as gcp
 from baton_infra.access import READ_ROLE, attempt_records_condition
 from baton_infra.identity import member, project_role, service_account
 from baton_infra.step_job import StepJob
+
+JOB_RUNNER_ROLE = "roles/run.jobsExecutorWithOverrides"
+"""Granted on each job. "Cloud Run Jobs Executor With Overrides: Can execute and cancel Cloud
+Run jobs with overrides" (run.jobs.run, run.jobs.runWithOverrides, run.executions.cancel):
+https://cloud.google.com/iam/docs/roles-permissions/run (read 2026-12-01). The workflow sends
+overrides (args, env, taskCount, timeout), which need run.jobs.runWithOverrides
+(https://cloud.google.com/run/docs/reference/rest/v1/namespaces.jobs/run). roles/run.developer,
+which the execute-jobs page names, also updates and deletes jobs."""
+
+POLLING_PERMISSIONS = ("run.executions.get", "run.operations.get")
+"""What waiting for a job execution needs, in a custom role on the project. The jobs.run
+connector "uses polling to monitor the long-running operation"
+(https://cloud.google.com/workflows/docs/reference/googleapis/run/v2/projects.locations.jobs/run),
+and a Cloud Run v2 operation is `projects/{p}/locations/{l}/operations/{op}`
+(https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.operations/get): not
+under the job, so a grant on a job does not reach it, and the project is the lowest level it
+can be granted on. The operation's result is the Execution (run.executions.get, "Get job
+executions": https://cloud.google.com/run/docs/reference/iam/permissions). roles/run.viewer
+would also work, but it reads every service, job, revision and IAM policy in the project."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +63,11 @@ def user_env_vars(args: PipelineWorkflowArgs) -> dict[str, str]:
     return {k: v for k, v in env.items() if v}
 
 
+def polling_role_id(account_id: str) -> str:
+    """The custom role's id: letters, digits, `_` and `.` only (no `-`)."""
+    return account_id.replace("-", "_") + "_polls_jobs"
+
+
 class PipelineWorkflow(pulumi.ComponentResource):
     """The Cloud Workflows workflow and its identity."""
 
@@ -59,20 +84,32 @@ class PipelineWorkflow(pulumi.ComponentResource):
             self,
         )
         who = member(self.account.email)
-        # The execute-jobs docs require only run.developer on the job to execute with overrides;
-        # iam.serviceAccounts.actAs on the job's identity is a deploy-time (deployer) need.
+        # iam.serviceAccounts.actAs on a job's identity is a deploy-time (deployer) need; the
+        # execute-jobs docs ask nothing of the caller beyond the role on the job.
         grants: list[pulumi.Resource] = [
             gcp.cloudrunv2.JobIamMember(
                 f"{name}-runs-{step}",
                 project=args.project,
                 location=args.region,
                 name=job.name,
-                role="roles/run.developer",
+                role=JOB_RUNNER_ROLE,
                 member=who,
                 opts=child,
             )
             for step, job in args.jobs.items()
         ]
+        self.polling_role = gcp.projects.IAMCustomRole(
+            f"{name}-polling-role",
+            project=args.project,
+            role_id=polling_role_id(args.account_id),
+            title=f"baton {args.account_id}: wait for Cloud Run job executions",
+            description="Poll Cloud Run long-running operations and read job executions",
+            permissions=list(POLLING_PERMISSIONS),
+            opts=child,
+        )
+        grants.append(
+            project_role(f"{name}-polls", args.project, self.polling_role.name, who, self)
+        )
         grants.append(
             gcp.storage.BucketIAMMember(
                 f"{name}-reads-attempts",

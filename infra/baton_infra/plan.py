@@ -1,5 +1,6 @@
-"""`make plan`: print, offline, the resources `pulumi up` would create and the IAM graph,
-from the mock runtime, for a stack file (default: the documented example).
+"""`make plan`: print, offline, the resources `pulumi up` would create, the IAM graph and the
+permission matrix (each runtime call's permission and the grant that gives it), from the mock
+runtime, for a stack file (default: the documented example).
 
 Usage: python -m baton_infra.plan [STACK_FILE]
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from baton.errors import BatonError, ExitCode
+from baton_infra.effective_access import print_matrix, problems
 from baton_infra.iam_graph import iam_graph, is_iam_type
 from baton_infra.mock_runtime import Recording, Registered, config_values, run_offline
 from baton_infra.workflow_source import read_workflow_source, repo_root
@@ -41,6 +43,7 @@ _KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     ),
     "gcp:secretmanager/secret:Secret": ("secretId",),
     "gcp:serviceaccount/account:Account": ("accountId",),
+    "gcp:projects/iAMCustomRole:IAMCustomRole": ("roleId", "permissions"),
     "gcp:cloudrunv2/job:Job": (
         "name",
         "template.template.containers.0.image",
@@ -62,8 +65,12 @@ _KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "gcp:storage/notification:Notification": ("objectNamePrefix", "eventTypes"),
     "gcp:eventarc/trigger:Trigger": ("name", "destination.workflow", "serviceAccount"),
     "gcp:monitoring/notificationChannel:NotificationChannel": ("type", "labels"),
-    "gcp:logging/metric:Metric": ("name", "filter"),
-    "gcp:monitoring/alertPolicy:AlertPolicy": ("displayName", "notificationChannels"),
+    "gcp:monitoring/alertPolicy:AlertPolicy": (
+        "displayName",
+        "conditions.0.conditionMatchedLog.filter",
+        "alertStrategy.notificationRateLimit.period",
+        "notificationChannels",
+    ),
 }
 
 
@@ -153,7 +160,8 @@ def main(argv: list[str], out: TextIO = sys.stdout, root: Path | None = None) ->
     )
     print_resources(recording, out)
     print_iam_graph(recording, out)
-    return 0
+    print_matrix(recording, out)
+    return int(ExitCode.CONFIG) if problems(recording) else 0
 
 
 if __name__ == "__main__":

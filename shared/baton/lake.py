@@ -64,6 +64,11 @@ def data_key(step: str, dataset: str, day: date, run_id: str, part: int = 0) -> 
     return f"{step_prefix(step, dataset, day)}/part-{run_id}-{part:04d}.parquet"
 
 
+def mart_key(dataset: str, day: date, table: str, run_id: str) -> str:
+    """An attempt-unique file of mart `table`'s rows for one partition, written by load."""
+    return f"{step_prefix('load', dataset, day)}/{table}-{run_id}.parquet"
+
+
 def quarantine_key(step: str, dataset: str, day: date, run_id: str) -> str:
     """Where `step` puts the rows it rejected, with their reasons, for one partition."""
     return f"{partition_prefix(QUARANTINE, dataset, day)}/{step}-{run_id}.parquet"

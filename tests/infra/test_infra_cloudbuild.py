@@ -117,3 +117,18 @@ def test_the_build_and_the_images_pin_the_same_uv_as_the_makefile():
         )
     assert len(found) == 1 + len(load_jobs())
     assert {where: pins for where, pins in found.items() if pins != [pin]} == {}
+
+
+def test_after_the_deploy_baton_doctor_checks_the_deployment_and_its_failure_fails_the_build():
+    ids = [s["id"] for s in STEPS]
+    doctor = STEPS[ids.index("doctor")]
+    assert ids.index("doctor") > ids.index("deploy") and doctor["waitFor"] == ["deploy"]
+    lines = [line.strip() for line in doctor["script"].splitlines()]
+    assert "set -euo pipefail" in lines
+    (call,) = [line for line in lines if " doctor " in line]
+    assert call.startswith(".venv/bin/baton doctor --target gcp")
+    assert "--images /workspace/images.json" in call
+    assert "||" not in call and not call.endswith("&"), "a failed check must fail the step"
+    # The jobs must run the digests this build pinned (written by the digests step).
+    assert "/workspace/digests" in doctor["script"]
+    assert "BATON_JOB_PREFIX=${_NAME}-" in doctor["env"]

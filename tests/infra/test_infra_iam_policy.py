@@ -15,6 +15,8 @@ from baton_infra.iam_graph import Grant, iam_graph, is_iam_type
 VIEW, USE = "roles/storage.objectViewer", "roles/storage.objectUser"
 LAKE = "bucket acme-lake"
 PROJECT = "project acme-data"
+RUN_JOBS = "roles/run.jobsExecutorWithOverrides"
+POLLER = "projects/acme-data/roles/baton_workflow_polls_jobs"
 GCS_AGENT = "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
 
 EXPECTED = {
@@ -34,10 +36,11 @@ EXPECTED = {
     Grant("baton-load", USE, LAKE, "under loaded/"),
     Grant("baton-load", "roles/bigquery.dataEditor", "dataset baton"),
     Grant("baton-load", "roles/bigquery.jobUser", PROJECT),
-    Grant("baton-workflow", "roles/run.developer", "job baton-extract"),
-    Grant("baton-workflow", "roles/run.developer", "job baton-transform"),
-    Grant("baton-workflow", "roles/run.developer", "job baton-validate"),
-    Grant("baton-workflow", "roles/run.developer", "job baton-load"),
+    Grant("baton-workflow", RUN_JOBS, "job baton-extract"),
+    Grant("baton-workflow", RUN_JOBS, "job baton-transform"),
+    Grant("baton-workflow", RUN_JOBS, "job baton-validate"),
+    Grant("baton-workflow", RUN_JOBS, "job baton-load"),
+    Grant("baton-workflow", POLLER, PROJECT),
     Grant("baton-workflow", VIEW, LAKE, "under (lake root) && named */_attempt.json"),
     Grant("baton-workflow", "roles/logging.logWriter", PROJECT),
     Grant("baton-scheduler", "roles/workflows.invoker", PROJECT),
@@ -62,6 +65,24 @@ def _strings(value: Any) -> Iterator[str]:
 def test_the_iam_graph_is_exactly_the_intended_one(full):
     assert set(iam_graph(full)) == EXPECTED
     assert len(iam_graph(full)) == len(EXPECTED), "a grant is made twice"
+
+
+def test_the_workflow_may_run_each_job_with_overrides_but_never_change_or_delete_it(full):
+    roles = {g.role for g in iam_graph(full) if g.resource.startswith("job ")}
+    assert roles == {RUN_JOBS}
+
+
+def test_the_workflow_may_poll_operations_at_the_project_level_where_they_live(full):
+    # jobs.run returns a long-running operation projects/<p>/locations/<l>/operations/<op>,
+    # not under the job: a grant on the job cannot cover polling it.
+    (role,) = full.of_type("gcp:projects/iAMCustomRole:IAMCustomRole")
+    assert sorted(role.inputs["permissions"]) == ["run.executions.get", "run.operations.get"]
+    assert Grant("baton-workflow", role.outputs["name"], PROJECT) in iam_graph(full)
+
+
+def test_no_identity_holds_a_cloud_run_role_that_may_update_or_delete_jobs(full):
+    broad = {"roles/run.admin", "roles/run.developer", "roles/run.sourceDeveloper"}
+    assert not [g for g in iam_graph(full) if g.role in broad]
 
 
 def test_every_job_runs_as_its_own_service_account(full):

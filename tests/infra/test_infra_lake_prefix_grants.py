@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from infra_stacks import FULL, run
 
+from baton_engine import Engine, ExecutionStore, VirtualClock
 from baton_infra.iam_graph import iam_graph
 from baton_infra.mock_runtime import Recording
+from baton_twin.connectors import GET_OBJECT, RUN_JOB
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +50,34 @@ def test_steps_and_workflow_see_the_prefixed_lake(prefixed):
 
 def test_the_grant_table_is_the_same_shape_with_a_prefix(prefixed, full):
     assert len(iam_graph(prefixed)) == len(iam_graph(full))
+
+
+def test_a_file_the_notifications_publish_starts_the_deployed_workflow_on_its_partition(
+    prefixed, tmp_path
+):
+    # The notifications fire for <lakePrefix>/landing/<dataset>/...; the deployed workflow,
+    # with the user env vars the program gives it, must still read that as a landing file.
+    workflow = prefixed.one("gcp:workflows/workflow:Workflow", "pipeline-workflow").inputs
+    prefixes = [
+        r.inputs["objectNamePrefix"]
+        for r in prefixed.of_type("gcp:storage/notification:Notification")
+    ]
+    assert prefixes and all(p.startswith("etl/prod/landing/") for p in prefixes)
+    started = []
+
+    def run_job(args, ctx):
+        started.append(args["body"]["overrides"]["containerOverrides"][0]["args"])
+        return {"name": f"{args['name']}/executions/x"}
+
+    for i, prefix in enumerate(prefixes):
+        engine = Engine(
+            ExecutionStore(tmp_path / str(i)),
+            connectors={RUN_JOB: run_job, GET_OBJECT: lambda a, c: None},
+            clock=VirtualClock(),
+            user_env=workflow["userEnvVars"],
+        )
+        event = {"data": {"bucket": "acme-lake", "name": f"{prefix}2013-03-01.csv"}}
+        record = engine.run(workflow["sourceContents"], event, workflow_id="pipeline")
+        assert record.state == "SUCCEEDED", record.error
+        assert list(record.result["partitions"]) == ["2013-03-01"], prefix
+    assert started and all(args[1:3] == ["--date", "2013-03-01"] for args in started)

@@ -1,4 +1,5 @@
-"""`make plan` prints, offline, the resources and the IAM graph for a stack file."""
+"""`make plan` prints, offline, the resources, the IAM graph and the permission matrix for a
+stack file."""
 
 from __future__ import annotations
 
@@ -22,8 +23,20 @@ def test_the_plan_of_the_example_stack_lists_resources_and_the_iam_graph():
     for job in load_jobs():
         assert f"gcp:cloudrunv2/job:Job  {job.name}-job" in text
         assert f"\n  baton-{job.name}\n" in text
-    assert "roles/run.developer  on job baton-extract" in text
+    assert "roles/run.jobsExecutorWithOverrides  on job baton-extract" in text
     assert "if under landing/ && not under landing/reference/" in text
+
+
+def test_the_plan_prints_the_permission_matrix_and_its_check():
+    out = io.StringIO()
+    assert main([], out) == 0
+    text = out.getvalue()
+    assert "PERMISSION MATRIX" in text
+    assert (
+        "run.operations.get  on project my-baton-project  <- "
+        "projects/my-baton-project/roles/baton_workflow_polls_jobs"
+    ) in text
+    assert "PERMISSION CHECK: ok" in text
 
 
 def test_a_missing_stack_file_is_a_usage_error(tmp_path, capsys):

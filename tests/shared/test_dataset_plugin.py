@@ -1,4 +1,4 @@
-"""A dataset plugin, exactly as the README's "Adding a dataset" writes it, registered through the
+"""A dataset plugin, exactly as docs/datasets.md's "Adding a dataset" writes it, registered through the
 `baton.datasets` entry point and carried by the unchanged steps from landing to warehouse."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from lakes import Lake, warehouse_rows
 
 from baton import datasets
 from baton.dataset import Dataset
-from baton.ledger import ledger
+from baton_cli.accounting import ledger
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DATASETS_DOC = Path(__file__).resolve().parents[2] / "docs" / "datasets.md"
 DAY = date(2024, 5, 1)
 LANDING = (
     "order_id,shop,amount,ordered_at\n"
@@ -28,7 +28,7 @@ LANDING = (
 @pytest.fixture
 def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Install the documented example as a distribution with its entry point."""
-    doc = README.read_text().split("### Adding a dataset", 1)[1].split("\n### ", 1)[0]
+    doc = DATASETS_DOC.read_text().split("## Adding a dataset", 1)[1].split("\n## ", 1)[0]
     code = re.search(r"```python\n(.*?)```", doc, re.S)[1]
     site = tmp_path / "site"
     (site / "acme_orders-0.1.dist-info").mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""The exit-code table: one enum in code, the same table in the README ("Exit codes")."""
+"""The exit-code table: one enum in code, the same table in docs/exit-codes.md ("The step containers")."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from baton.errors import (
 )
 from baton.step import worst_exit
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+EXIT_CODES_DOC = Path(__file__).resolve().parents[2] / "docs" / "exit-codes.md"
 ROW = re.compile(r"^\| (\d+) \| `(\w+)` \| [^|]+ \| (yes|no|-) \|")
 
 
 def _documented() -> dict[int, tuple[str, str]]:
-    section = README.read_text().split("\n## Exit codes\n", 1)[1].split("\n### ", 1)[0]
+    text = EXIT_CODES_DOC.read_text()
+    section = text.split("\n## The step containers\n", 1)[1].split("\n## ", 1)[0]
     rows = [ROW.match(line) for line in section.splitlines()]
     return {int(m[1]): (m[2], m[3]) for m in rows if m}
 

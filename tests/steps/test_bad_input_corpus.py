@@ -18,8 +18,8 @@ from lakes import JAN_2, Lake, assert_untouched, committed_snapshot, warehouse_t
 from typer.testing import CliRunner
 
 from baton.lake import attempt_key
-from baton.ledger import ledger
 from baton.manifest import read_attempt
+from baton_cli.accounting import ledger
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 CASES = tomllib.loads((CORPUS / "cases.toml").read_text())["case"]

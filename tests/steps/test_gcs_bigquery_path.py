@@ -35,11 +35,11 @@ from baton.config import load_settings
 from baton.contract import bigquery_fields
 from baton.datasets import flights
 from baton.errors import ConfigError, ExitCode
-from baton.ledger import ledger
 from baton.manifest import read_manifest
 from baton.stepcli import execute
 from baton.storage import GcsStorage, LocalStorage
 from baton.warehouse import open_warehouse
+from baton_cli.accounting import ledger
 from baton_cli.demo import seed
 
 pytestmark = pytest.mark.slow

@@ -61,7 +61,12 @@ def _build(step: str, where: Path) -> Path:
     made = _sh(uv, "venv", "--quiet", "--python", sys.executable, str(venv))
     assert made.returncode == 0, made.stderr
     python = venv / "bin" / "python"
-    install = [uv, "pip", "install", "--quiet", "--python", str(python), "-r", str(requirements)]
+    # --no-sources: the exported paths install as wheels, as in the image. Without it uv reads
+    # each member's `workspace = true` sources and installs `baton` editable, from this checkout.
+    install = [uv, "pip", "install", "--quiet", "--no-sources", "--python", str(python)]
+    # uv caches a local package's wheel by its pyproject's mtime, not its code: rebuild ours.
+    ours = ("baton", "baton-limits", f"baton-{step}")
+    install += [a for p in ours for a in ("--refresh-package", p)] + ["-r", str(requirements)]
     done = _sh(*install, "--offline")
     if done.returncode != 0:  # the cache lacks something: fetch it from the index
         done = _sh(*install)
@@ -82,6 +87,24 @@ def _installed(python: Path) -> set[str]:
         timeout=60,
     )
     return {name.lower().replace("_", "-") for name in json.loads(listing.stdout)}
+
+
+def test_a_non_editable_install_carries_the_pipeline_dag(tmp_path):
+    """`baton` ships workflows/pipeline.workflows.yaml as package data (not a path into a
+    checkout), so the CLI and infra find the DAG from any install."""
+    python = _build("extract", tmp_path)
+    found = subprocess.run(
+        [str(python), "-c", "from baton.pipeline import pipeline_file; print(pipeline_file())"],
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    installed = Path(found.stdout.strip())
+    assert tmp_path in installed.parents  # inside the fresh environment, not this checkout
+    repo_dag = Path(__file__).resolve().parents[2] / "workflows" / "pipeline.workflows.yaml"
+    assert installed.read_bytes() == repo_dag.read_bytes()
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -16,9 +16,9 @@ from lakes import FEB_12, JAN_1, JAN_2, JAN_3, STEP_OBJECTS, Lake, warehouse_row
 
 from baton.errors import ExitCode
 from baton.lake import STEPS, attempt_key
-from baton.ledger import ledger
 from baton.manifest import read_attempt
 from baton.stepcli import execute
+from baton_cli.accounting import ledger
 
 OK = [ExitCode.OK] * 4
 

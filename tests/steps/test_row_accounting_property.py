@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lakes import JAN_2, warehouse_rows
 
-from baton.ledger import ledger
+from baton_cli.accounting import ledger
 
 pytestmark = pytest.mark.slow
 

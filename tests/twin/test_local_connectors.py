@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.cloud import run_v2
+from google.protobuf import json_format
 
 from baton.storage import LocalStorage
 from baton_engine import Engine, ExecutionRecord, ExecutionStore
@@ -50,11 +52,9 @@ def test_a_successful_execution_returns_an_execution_resource(tmp_path: Path) ->
     assert record.state == "SUCCEEDED", record.error
     execution = record.result
     assert execution["name"].startswith(NAME.format(job="ok") + "/executions/baton-ok-")
-    assert (execution["taskCount"], execution["succeededCount"], execution["failedCount"]) == (
-        1,
-        1,
-        0,
-    )
+    # Proto3 JSON, as the REST API answers: a zero count is omitted.
+    counts = [execution.get(k, 0) for k in ("taskCount", "succeededCount", "failedCount")]
+    assert counts == [1, 1, 0]
     log_dir = Path(execution["logUri"].removeprefix("file://"))
     assert "working" in (log_dir / "task-0.log").read_text()
     assert log_dir.is_relative_to(tmp_path / "executions" / record.id / "jobs")
@@ -93,6 +93,38 @@ def test_a_failed_execution_raises_an_operation_error(tmp_path: Path) -> None:
     assert metadata["name"].startswith(NAME.format(job="bad") + "/executions/")
     assert (metadata["failedCount"], metadata["retriedCount"]) == (1, 1)
     assert runner.history[0].tasks[0].exit_codes == [4, 4]
+
+
+def test_the_operation_error_carries_the_whole_execution_as_a_real_execution_message(
+    tmp_path: Path,
+) -> None:
+    runner = LocalJobRunner(
+        {"bad": py("bad", "import sys; sys.exit(4)")},
+        base_env={"BATON_LAKE": "gs://acme-lake/etl", "BATON_SECRET_API_TOKEN": "s3cr3t-value"},
+    )
+    connector = RunJobConnector(
+        runner, project="baton-local", location="local", job_prefix="baton-"
+    )
+    engine = Engine(ExecutionStore(tmp_path / "executions"), connectors={RUN_JOB: connector})
+    body = {
+        "overrides": {
+            "containerOverrides": [
+                {"args": ["run", "--date", "2013-01-02"], "env": [{"name": "WHO", "value": "wf"}]}
+            ]
+        }
+    }
+    record = run(engine, run_job_workflow({"name": NAME.format(job="bad"), "body": body}))
+    metadata = record.error["operation"]["metadata"]
+    message = run_v2.Execution()
+    json_format.ParseDict(
+        {k: v for k, v in metadata.items() if k != "@type"}, run_v2.Execution.pb(message)
+    )
+    (container,) = message.template.containers
+    assert list(container.args) == ["run", "--date", "2013-01-02"]
+    env = {e.name: e for e in container.env}
+    assert (env["WHO"].value, env["BATON_LAKE"].value) == ("wf", "gs://acme-lake/etl")
+    assert env["BATON_SECRET_API_TOKEN"].value_source.secret_key_ref.version == "latest"
+    assert "s3cr3t-value" not in json.dumps(record.error)
 
 
 def test_an_execution_past_the_connector_timeout_raises_timeout_error(tmp_path: Path) -> None:

@@ -125,3 +125,63 @@ def test_a_landing_event_loads_the_partition_with_the_real_steps(lake: Lake):
     )
     assert record.state == "SUCCEEDED", record.error
     assert lake.manifest("load", JAN_2).rows_out > 0
+
+
+def execute_in_prefixed_lake(tmp_path, argument: dict[str, Any]) -> tuple[Any, Jobs]:
+    """As deployed with `baton:lakePrefix: team/lake`: infra sets BATON_LAKE_PREFIX and the
+    bucket notifications fire for `team/lake/landing/...`."""
+    jobs = Jobs()
+    engine = Engine(
+        ExecutionStore(tmp_path / "executions"),
+        connectors={RUN_JOB: jobs, GET_OBJECT: lambda a, c: None},
+        clock=VirtualClock(),
+        user_env={"BATON_LAKE_PREFIX": "team/lake"},
+    )
+    return engine.run(PIPELINE.read_text(), argument, workflow_id="pipeline"), jobs
+
+
+@pytest.mark.parametrize("event", [storage_event, pubsub_event])
+def test_in_a_prefixed_lake_a_landing_file_runs_the_partition_its_name_gives(tmp_path, event):
+    record, jobs = execute_in_prefixed_lake(
+        tmp_path, event("team/lake/landing/weather/2013-03-01.csv")
+    )
+    assert record.state == "SUCCEEDED", record.error
+    assert record.result["dataset"] == "weather"
+    assert list(record.result["partitions"]) == ["2013-03-01"]
+    assert [job for job, _, _ in jobs.calls] == [
+        f"baton-{step}" for step in ("extract", "transform", "validate", "load")
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "landing/weather/2013-03-01.csv",
+        "team/landing/weather/2013-03-01.csv",
+        "team/lakeX/landing/weather/2013-03-01.csv",
+        "team/lake",
+        "team/lake/",
+        "team/lake/landing/reference/airlines.csv",
+    ],
+)
+def test_in_a_prefixed_lake_an_object_outside_its_landing_zone_is_nothing_to_do(tmp_path, name):
+    record, jobs = execute_in_prefixed_lake(tmp_path, storage_event(name))
+    assert record.state == "SUCCEEDED", record.error
+    assert record.result["status"] == "nothing_to_do"
+    assert record.result["object"] == name
+    assert jobs.calls == []
+
+
+@pytest.mark.parametrize("data", [None, "a string", ["a", "list"], 42])
+def test_an_argument_whose_data_is_not_a_map_is_not_an_event(tmp_path, data):
+    record, jobs = execute(tmp_path, {"data": data, "date": "2013-03-04", "steps": ["load"]})
+    assert record.state == "SUCCEEDED", record.error
+    assert jobs.calls == [("baton-load", "2013-03-04", "flights")]
+
+
+@pytest.mark.parametrize("name", [None, 42, {"not": "a name"}])
+def test_an_event_whose_object_name_is_not_a_string_is_nothing_to_do(tmp_path, name):
+    record, jobs = execute(tmp_path, storage_event(name))
+    assert record.state == "SUCCEEDED", record.error
+    assert record.result["status"] == "nothing_to_do"
+    assert jobs.calls == []

@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from baton.config import load_settings
-from baton.ledger import ledger
 from baton.storage import LocalStorage
+from baton_cli.accounting import ledger
 from baton_cli.app import app
 from baton_cli.demo import seed
 from baton_engine import Engine, ExecutionRecord

@@ -287,10 +287,12 @@ MART_COLUMNS = (
     Column("flight_date", pl.Date(), nullable=False),
     Column("carrier", STR, nullable=False),
     Column("carrier_name", STR, nullable=False),
-    Column("flights", pl.UInt32(), nullable=False, description="scheduled departures"),
-    Column("cancelled", pl.UInt32(), nullable=False),
-    Column("diverted", pl.UInt32(), nullable=False),
-    Column("on_time", pl.UInt32(), nullable=False, description="arrived less than 15 min late"),
+    # Int64, not the UInt32 polars counts in: BigQuery documents no Parquet UINT_32 mapping
+    # (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-parquet#parquet_conversions).
+    Column("flights", pl.Int64(), nullable=False, description="scheduled departures"),
+    Column("cancelled", pl.Int64(), nullable=False),
+    Column("diverted", pl.Int64(), nullable=False),
+    Column("on_time", pl.Int64(), nullable=False, description="arrived less than 15 min late"),
     Column("on_time_rate", F64, description="on_time / flights that arrived"),
     Column("avg_arr_delay_min", F64, description="mean arrival delay of flights that arrived"),
 )
@@ -310,7 +312,8 @@ def carrier_daily_performance(flights: pl.LazyFrame) -> pl.LazyFrame:
             avg_arr_delay_min=pl.col("arr_delay_min").filter(arrived).mean(),
         )
         .with_columns(
-            on_time_rate=pl.when(pl.col("arrived") > 0).then(pl.col("on_time") / pl.col("arrived"))
+            pl.col("flights", "cancelled", "diverted", "on_time").cast(pl.Int64),
+            on_time_rate=pl.when(pl.col("arrived") > 0).then(pl.col("on_time") / pl.col("arrived")),
         )
         .select([c.name for c in MART_COLUMNS])
         .sort("carrier")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baton.lake import step_prefix
+from baton.lake import mart_key
 from baton.manifest import FileEntry, Manifest
 from baton.parquet import write_parquet
 from baton.step import Output, Partition, StepPlan, read_upstream
@@ -28,7 +28,7 @@ class Load:
         tables: dict[str, int] = {table.name: loaded}
         mart_files: list[FileEntry] = []
         for mart in dataset.marts:
-            key = f"{step_prefix('load', dataset.name, part.day)}/{mart.destination.table}-{part.run_id}.parquet"
+            key = mart_key(dataset.name, part.day, mart.destination.table, part.run_id)
             (entry,) = write_parquet(
                 part.storage, [(build_mart(mart, part.storage.scan_parquet(keys)), key)]
             )

@@ -18,6 +18,7 @@ from baton_cli.commands import (
     status,
     summary,
 )
+from baton_cli.commands import doctor as doctor_cmds
 from baton_cli.commands import workflow as workflow_cmds
 
 app = typer.Typer(
@@ -35,4 +36,5 @@ app.command("serve")(serve.serve_cmd)
 app.add_typer(workflow_cmds.app, name="workflow")
 app.command("seed")(seed.seed_cmd)
 app.command("summary")(summary.summary_cmd)
+app.command("doctor")(doctor_cmds.doctor_cmd)
 app.command("report")(report.report_cmd)

@@ -1,8 +1,9 @@
 """Google Cloud connectors bound to local stand-ins.
 
 `googleapis.run.v2.projects.locations.jobs.run` runs the job through the local job runner and,
-like the real connector, waits for the execution: it returns an Execution-shaped map, raises an
-OperationError-shaped error when the execution fails and TimeoutError past
+like the real connector, waits for the execution: it returns the Execution resource (built as a
+real `run_v2.Execution`, see execution_resource), raises an OperationError carrying the failed
+operation whole when the execution fails, and TimeoutError past
 `connector_params.timeout`. `googleapis.storage.v1.objects.get` reads the lake (a local
 directory or a real `gs://` lake) as if it were the configured bucket.
 """
@@ -15,7 +16,6 @@ import threading
 import urllib.parse
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,13 @@ from baton_engine.connector_kit import (
     type_name,
 )
 from baton_limits import CONNECTOR_DEFAULT_TIMEOUT_S, CONNECTOR_MAX_TIMEOUT_S
+from baton_twin.execution_resource import (
+    DeployedJob,
+    ExecutionFacts,
+    execution_message,
+    execution_resource,
+    operation_error,
+)
 from baton_twin.jobrunner import (
     RESERVED_ENV,
     JobCancelled,
@@ -43,13 +50,9 @@ GET_OBJECT = "googleapis.storage.v1.objects.get"
 DEFAULT_TIMEOUT_S = CONNECTOR_DEFAULT_TIMEOUT_S
 MAX_TIMEOUT_S = CONNECTOR_MAX_TIMEOUT_S
 _JOB_NAME = re.compile(r"projects/([^/]+)/locations/([^/]+)/jobs/([^/]+)\Z")
+SECRET_ENV_PREFIX = "BATON_SECRET_"
+"""Secrets reach a deployed job as secret-backed env (infra's secret_env_name)."""
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)s\Z")
-
-
-def _rfc3339(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def _http_error(code: int, status: str, message: str) -> WorkflowError:
@@ -177,35 +180,49 @@ class RunJobConnector:
         request = RunRequest(step, deployed, run_args, env, task_count, task_timeout)
         return request, _timeout(params), bool(params.get("skip_polling", False))
 
-    def execution_map(self, execution: JobExecution) -> dict[str, Any]:
-        """The Execution resource a finished (or failed) execution reads as."""
-        job_path = f"{self.parent}/jobs/{execution.deployed_name}"
-        state = "CONDITION_SUCCEEDED" if execution.succeeded else "CONDITION_FAILED"
-        return {
-            "@type": "type.googleapis.com/google.cloud.run.v2.Execution",
-            "name": f"{job_path}/executions/{execution.name}",
-            "job": execution.deployed_name,
-            "taskCount": execution.task_count,
-            "parallelism": self.runner.parallelism or execution.task_count,
-            "succeededCount": execution.succeeded_count,
-            "failedCount": execution.failed_count,
-            "retriedCount": execution.retried_count,
-            "cancelledCount": 0,
-            "createTime": _rfc3339(execution.started),
-            "startTime": _rfc3339(execution.started),
-            "completionTime": _rfc3339(execution.finished),
-            "logUri": Path(execution.log_dir).as_uri(),
-            "conditions": [
-                {
-                    "type": "Completed",
-                    "state": state,
-                    "message": (
-                        f"{execution.succeeded_count} of {execution.task_count} task(s) "
-                        "completed successfully"
-                    ),
-                }
-            ],
-        }
+    def deployed_job(self, step: str, deployed_name: str) -> DeployedJob:
+        """The job's template as a deployment would hold it: the step's spec, the runner's
+        BATON_* settings as plain env, and BATON_SECRET_* as secret references (never their
+        values)."""
+        spec = self.runner.jobs[step]
+        settings = {k: v for k, v in self.runner.base_env.items() if k.startswith("BATON_")}
+        return DeployedJob(
+            image=f"{self.location}-docker.pkg.dev/{self.project}/baton/{deployed_name}:local",
+            service_account=f"{deployed_name}@{self.project}.iam.gserviceaccount.com",
+            cpu="1",
+            memory="2Gi",
+            timeout_s=spec.timeout_s,
+            max_retries=spec.max_retries,
+            env={k: v for k, v in settings.items() if not k.startswith(SECRET_ENV_PREFIX)},
+            secret_env={
+                k: k.removeprefix(SECRET_ENV_PREFIX).lower().replace("_", "-")
+                for k in settings
+                if k.startswith(SECRET_ENV_PREFIX)
+            },
+            labels={"baton-step": step},
+        )
+
+    def execution_map(
+        self, execution: JobExecution, request: RunRequest | None = None
+    ) -> dict[str, Any]:
+        """The Execution resource a finished (or failed) execution reads as: the real
+        `run_v2.Execution`, task template (image, args, env) included, rendered as JSON."""
+        facts = ExecutionFacts(
+            name=f"{self.parent}/jobs/{execution.deployed_name}/executions/{execution.name}",
+            task_count=execution.task_count,
+            parallelism=self.runner.parallelism or execution.task_count,
+            succeeded=execution.succeeded_count,
+            failed=execution.failed_count,
+            retried=execution.retried_count,
+            started=execution.started,
+            finished=execution.finished,
+            log_uri=Path(execution.log_dir).as_uri(),
+            args=tuple(request.args or ()) if request else (),
+            env=dict(request.env) if request else {},
+            task_timeout_s=request.task_timeout_s if request else None,
+        )
+        job = self.deployed_job(execution.job, execution.deployed_name)
+        return execution_resource(execution_message(job, facts))
 
     def __call__(self, args: dict[str, Any], call: CallContext) -> Any:
         request, timeout, skip_polling = self.request(args)
@@ -227,24 +244,10 @@ class RunJobConnector:
                 f"jobs.run: execution {err.execution.name} did not finish within "
                 f"connector_params.timeout ({timeout:g} s)",
             ) from None
-        resource = self.execution_map(execution)
+        resource = self.execution_map(execution, request)
         if execution.succeeded:
             return resource
-        raise WorkflowError(
-            {
-                "message": (
-                    f"The execution {resource['name']} failed: {execution.failed_count} of "
-                    f"{execution.task_count} task(s) failed"
-                ),
-                "tags": ["OperationError"],
-                "operation": {
-                    "name": f"{self.parent}/operations/{uuid.uuid4()}",
-                    "done": True,
-                    "error": {"code": 2, "message": "Execution failed: non-zero exit code"},
-                    "metadata": resource,
-                },
-            }
-        )
+        raise operation_error(resource, f"{self.parent}/operations/{uuid.uuid4()}")
 
     def _run_quietly(self, request: RunRequest, log_root: Path) -> None:
         try:

@@ -11,8 +11,8 @@ from rich.table import Table
 from baton import datasets
 from baton.config import load_settings
 from baton.dates import days_between
-from baton.ledger import ledger
 from baton.storage import open_storage
+from baton_cli.accounting import ledger
 from baton_cli.options import DateOpt, console
 
 

@@ -1,4 +1,5 @@
-"""`baton workflow run|check`: execute or statically check any Cloud Workflows file locally.
+"""`baton workflow run|check|conform`: execute or statically check any Cloud Workflows file
+locally, or compare the local engine with Cloud Workflows on the conformance cases.
 
 `run` prints the execution's result as JSON on stdout and exits 0; when the execution fails it
 prints the error value as JSON on stdout and exits 1. `sys.log` lines and a one-line status go
@@ -10,14 +11,20 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from baton.config import load_settings
-from baton.errors import BatonError
+from baton.errors import BatonError, ConfigError
+from baton_cli.conform import PROBES, Case, Verdict, compare, parse_cases, select, skipped, summary
+from baton_cli.conform_service import LocalSide, ServiceSide
 from baton_cli.exit_codes import OperatorExit
+from baton_cli.options import ProjectOpt, RegionOpt, TargetOpt, console, exit_codes, load_config
+from baton_cli.targets.config import OpsConfig
 from baton_engine import DefinitionError, EngineError, check_source
 from baton_twin.connectors import GET_OBJECT, RUN_JOB
 from baton_twin.local_engine import local_engine
@@ -26,7 +33,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Run and check Cloud Workflows files with baton's local engine.",
+    help="Run and check Cloud Workflows files with baton's local engine; compare it with GCP.",
 )
 
 FileArg = Annotated[
@@ -116,3 +123,111 @@ def check_cmd(file: FileArg) -> None:
         typer.echo(f"{file}: {len(errors)} error(s)", err=True)
         raise typer.Exit(1)
     typer.echo(f"{file}: ok ({len(workflow.subworkflows)} (sub)workflows)", err=True)
+
+
+DEFAULT_CASES = Path("tests/engine/conformance")
+
+
+def _load_cases(folder: Path) -> list[Case]:
+    if not folder.is_dir():
+        raise ConfigError(
+            f"--cases {folder}: no such directory; run from the repository root or pass "
+            "--cases DIR (a folder of conformance YAML files)",
+            reason="no_conformance_cases",
+        )
+    files = sorted(folder.glob("*.yaml"))
+    if not files:
+        raise ConfigError(
+            f"--cases {folder}: holds no *.yaml case files", reason="no_conformance_cases"
+        )
+    return [case for path in files for case in parse_cases(path.stem, path.read_text())]
+
+
+def _print_verdicts(verdicts: list[Verdict]) -> None:
+    style = {"agree": "green", "differ": "red", "skipped": "yellow"}
+    for v in verdicts:
+        mark = f"[{style[v.label]}]{v.label:<7}[/{style[v.label]}]"
+        line = f"{mark}  {escape(v.case.name)}"
+        if v.label == "skipped":
+            line += f"  ({escape(v.note)})"
+        elif v.label == "agree" and v.case.question and v.remote is not None:
+            line += f"  -> {escape(v.remote.show(100))}"
+        console.print(line)
+        if v.label == "differ" and v.local is not None and v.remote is not None:
+            console.print(f"           local engine:     {escape(v.local.show(120))}")
+            console.print(f"           Cloud Workflows:  {escape(v.remote.show(120))}")
+            console.print(f"           {escape(v.note)}")
+        if v.label == "differ" and v.case.question:
+            console.print(f"           asks: {escape(v.case.question)}")
+    counts = summary(verdicts)
+    console.print(
+        f"{counts['agree']} agree, {counts['differ']} differ, {counts['skipped']} skipped "
+        f"of {len(verdicts)} cases"
+    )
+
+
+@app.command("conform")
+def conform_cmd(
+    target: TargetOpt = None,
+    project: ProjectOpt = None,
+    region: RegionOpt = None,
+    cases: Annotated[
+        Path,
+        typer.Option("--cases", help="folder of conformance case files (*.yaml)", file_okay=False),
+    ] = DEFAULT_CASES,
+    match: Annotated[
+        str | None, typer.Option("--match", help="only cases whose name contains this")
+    ] = None,
+    service_account: Annotated[
+        str | None,
+        typer.Option(
+            "--service-account",
+            help="identity of the temporary workflows (jobs.run probes need run.jobs.run)",
+        ),
+    ] = None,
+    no_probes: Annotated[
+        bool, typer.Option("--no-probes", help="leave out the probes of undocumented behaviour")
+    ] = False,
+) -> None:
+    """Compare the local engine with Cloud Workflows on every conformance case and probe.
+
+    Each case is deployed as a temporary workflow (`baton-conform-<run>-<n>`), executed, and deleted; its result or error is compared with the local engine's. Exit 0 when all agree, 1 when any differs.
+
+    Example:
+
+      baton workflow conform --target gcp --project my-project --region europe-west1
+    """
+    with exit_codes():
+        _, config = load_config(target, project, region)
+        if config.target != "gcp":
+            raise ConfigError(
+                "conform compares the local engine with the service: pass --target gcp "
+                "(with BATON_RUN_ENDPOINT/BATON_WORKFLOWS_ENDPOINT to use `baton serve`)",
+                reason="conform_needs_gcp",
+            )
+        chosen = select([*_load_cases(cases), *([] if no_probes else PROBES)], match)
+        verdicts = _conform(config, chosen, service_account)
+    _print_verdicts(verdicts)
+    if summary(verdicts)["differ"]:
+        raise typer.Exit(int(OperatorExit.EXECUTION_FAILED))
+
+
+def _conform(config: OpsConfig, chosen: list[Case], service_account: str | None) -> list[Verdict]:
+    settings = load_settings(environ=os.environ)
+    connectors = local_engine(settings, os.environ).connectors
+    local = LocalSide(connectors, project=config.project, location=config.region)
+    service = ServiceSide(
+        config, prefix=f"baton-conform-{uuid.uuid4().hex[:6]}", service_account=service_account
+    )
+    verdicts = []
+    try:
+        for index, case in enumerate(chosen):
+            if case.skip:
+                verdicts.append(skipped(case))
+                continue
+            mine = local.run(case, service.workflow_id(index))
+            verdicts.append(compare(case, mine, service.run(case, index)))
+    finally:
+        local.close()
+        service.close()
+    return verdicts

@@ -53,7 +53,7 @@ def api_errors(what: str) -> Iterator[None]:
         raise UnavailableError(
             f"{what}: permission denied ({err.message}); the caller needs the "
             "workflows.executions.create/get/list/cancel permissions on the workflow, and "
-            "run.jobs.runWithOverrides (roles/run.developer) on the jobs for single-step reruns",
+            "run.jobs.runWithOverrides (roles/run.jobsExecutorWithOverrides) on the jobs for single-step reruns",
             reason="permission_denied",
         ) from err
     except (gexc.InvalidArgument, gexc.FailedPrecondition) as err:
@@ -219,7 +219,7 @@ class GcpTarget:
     # -- single jobs
 
     def run_job(self, step: str, day: date, dataset: str, *, force: bool) -> JobRun:
-        """jobs.run with overrides (needs run.jobs.runWithOverrides: roles/run.developer), then
+        """jobs.run with overrides (needs run.jobs.runWithOverrides: roles/run.jobsExecutorWithOverrides), then
         wait on its long-running operation."""
         from google.api_core import exceptions as gexc
         from google.cloud import run_v2

@@ -17,10 +17,12 @@ from baton_twin.connectors import RUN_JOB, RunJobConnector
 from baton_twin.jobrunner import LocalJobRunner, baton_jobs
 from baton_twin.local_engine import PIPELINE, local_engine
 from baton_twin.server.console import Pages
+from baton_twin.server.deployment import TwinDeployment, twin_deployment
 from baton_twin.server.executions import WorkflowExecutions
 from baton_twin.server.grpc_front import make_grpc_server
 from baton_twin.server.jobs import CloudRunJobs
 from baton_twin.server.rest import Api, make_http_server
+from baton_twin.server.workflows_api import DeployedWorkflows, ExecutionsRouter
 
 __all__ = ["Pages", "ServeOptions", "Server", "build_server"]
 
@@ -48,12 +50,16 @@ class Server:
         grpc_port: int,
         workflows: WorkflowExecutions,
         jobs: CloudRunJobs,
+        deployed: DeployedWorkflows | None = None,
+        deployment: TwinDeployment | None = None,
     ) -> None:
         self.http = http
         self.grpc = grpc_server
         self.grpc_port = grpc_port
         self.workflows = workflows
         self.jobs = jobs
+        self.deployed = deployed
+        self.deployment = deployment
         self._thread: threading.Thread | None = None
 
     @property
@@ -117,6 +123,17 @@ def build_server(
         lambda: LocalJobRunner(baton_jobs(), base_env=dict(environ)),
         settings.home / "jobs",
     )
-    http = make_http_server(Api(workflows, jobs), options.host, options.port, pages)
-    grpc_server, grpc_port = make_grpc_server(workflows, options.host, options.grpc_port)
-    return Server(http, grpc_server, grpc_port, workflows, jobs)
+    deployment = twin_deployment(
+        options.project, options.location, options.workflow, engine.user_env, settings.bq_dataset
+    )
+    deployed = DeployedWorkflows(
+        workflows,
+        service_account=f"{deployment.name}-workflow@{options.project}.iam.gserviceaccount.com",
+        virtual_time=options.fast_retries,
+    )
+    api = Api(workflows, jobs, deployed, deployment)
+    http = make_http_server(api, options.host, options.port, pages)
+    grpc_server, grpc_port = make_grpc_server(
+        ExecutionsRouter(deployed), options.host, options.grpc_port
+    )
+    return Server(http, grpc_server, grpc_port, workflows, jobs, deployed, deployment)

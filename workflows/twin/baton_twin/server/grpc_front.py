@@ -19,6 +19,7 @@ from google.cloud.workflows.executions_v1 import (
 
 from baton_twin.server.api_error import ApiError
 from baton_twin.server.executions import WorkflowExecutions
+from baton_twin.server.workflows_api import ExecutionsRouter
 
 SERVICE = "google.cloud.workflows.executions.v1.Executions"
 
@@ -40,7 +41,7 @@ def _unary(
 
 
 def make_grpc_server(
-    workflows: WorkflowExecutions, host: str, port: int
+    workflows: WorkflowExecutions | ExecutionsRouter, host: str, port: int
 ) -> tuple[grpc.Server, int]:
     """A gRPC server with the Executions service; (server, bound port). Not started."""
     handlers = {

@@ -14,19 +14,23 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from google.cloud.workflows.executions_v1 import Execution, ExecutionView
+from google.cloud.workflows_v1 import Workflow
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from baton_twin.server.api_error import ApiError
 from baton_twin.server.console import Pages, error_page, render_console
+from baton_twin.server.deployment import TwinDeployment
 from baton_twin.server.executions import WorkflowExecutions
 from baton_twin.server.jobs import CloudRunJobs
+from baton_twin.server.workflows_api import DeployedWorkflows
 
 _SEG = r"[^/:?]+"
 _WORKFLOW = rf"projects/{_SEG}/locations/{_SEG}/workflows/{_SEG}"
 _EXECUTION = rf"{_WORKFLOW}/executions/{_SEG}"
 _JOB = rf"projects/{_SEG}/locations/{_SEG}/jobs/{_SEG}"
 _OPERATION = rf"projects/{_SEG}/locations/{_SEG}/operations/{_SEG}"
+_LOCATION = rf"projects/{_SEG}/locations/{_SEG}"
 _REPORT = re.compile(r"/executions/([^/]+)/report")
 MAX_BODY = 1 << 20
 Route = Callable[[re.Match[str], dict[str, list[str]], dict[str, Any]], Any]
@@ -50,9 +54,17 @@ def _view(query: dict[str, list[str]], default: ExecutionView) -> ExecutionView:
 class Api:
     """Routes one request to the backends; returns (HTTP status, JSON body)."""
 
-    def __init__(self, workflows: WorkflowExecutions, jobs: CloudRunJobs) -> None:
+    def __init__(
+        self,
+        workflows: WorkflowExecutions,
+        jobs: CloudRunJobs,
+        deployed: DeployedWorkflows | None = None,
+        deployment: TwinDeployment | None = None,
+    ) -> None:
         self.workflows = workflows
         self.jobs = jobs
+        self.deployed = deployed
+        self.deployment = deployment
         self.routes: list[tuple[str, re.Pattern[str], Route]] = [
             ("POST", re.compile(rf"/v1/({_WORKFLOW})/executions"), self._create),
             ("GET", re.compile(rf"/v1/({_WORKFLOW})/executions"), self._list),
@@ -61,6 +73,10 @@ class Api:
             ("POST", re.compile(rf"/v2/({_JOB}):run"), self._run_job),
             ("GET", re.compile(rf"/v2/({_OPERATION})"), self._operation),
         ]
+        if deployed is not None:
+            self.routes += deployed_workflow_routes(deployed)
+        if deployment is not None:
+            self.routes += deployment_routes(deployment)
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Any:
         """The JSON answer of one API request; ApiError for refusals."""
@@ -104,6 +120,67 @@ class Api:
 
     def _operation(self, m: re.Match[str], q: dict[str, list[str]], body: dict[str, Any]) -> Any:
         return _json(self.jobs.get(m.group(1)))
+
+
+def deployed_workflow_routes(
+    deployed: DeployedWorkflows,
+) -> list[tuple[str, re.Pattern[str], Route]]:
+    """Workflows API v1: create, list, get and delete workflows."""
+
+    def create(m: re.Match[str], q: dict[str, list[str]], body: dict[str, Any]) -> Any:
+        workflow = Workflow.pb(Workflow())
+        try:
+            json_format.ParseDict(body, workflow)
+        except json_format.ParseError as err:
+            raise ApiError("INVALID_ARGUMENT", f"bad Workflow: {err}") from err
+        workflow_id = (q.get("workflowId") or [""])[0]
+        return _json(deployed.create(m.group(1), workflow_id, Workflow.wrap(workflow)))
+
+    def listed(m: re.Match[str], q: dict[str, list[str]], body: dict[str, Any]) -> Any:
+        try:
+            size = int((q.get("pageSize") or ["0"])[0])
+        except ValueError as err:
+            raise ApiError("INVALID_ARGUMENT", "pageSize must be an integer") from err
+        return _json(deployed.list(m.group(1), size, (q.get("pageToken") or [""])[0]))
+
+    return [
+        ("POST", re.compile(rf"/v1/({_LOCATION})/workflows"), create),
+        ("GET", re.compile(rf"/v1/({_LOCATION})/workflows"), listed),
+        ("GET", re.compile(rf"/v1/({_WORKFLOW})"), lambda m, q, b: _json(deployed.get(m.group(1)))),
+        (
+            "DELETE",
+            re.compile(rf"/v1/({_WORKFLOW})"),
+            lambda m, q, b: _json(deployed.delete(m.group(1))),
+        ),
+    ]
+
+
+def deployment_routes(deployment: TwinDeployment) -> list[tuple[str, re.Pattern[str], Route]]:
+    """The read APIs `baton doctor` uses: Cloud Run jobs.get, Service Usage services.get,
+    Cloud Scheduler jobs.get, Storage buckets.get, BigQuery datasets.get."""
+    return [
+        ("GET", re.compile(rf"/v2/({_JOB})"), lambda m, q, b: _json(deployment.job(m.group(1)))),
+        (
+            "GET",
+            re.compile(rf"/v1/projects/({_SEG})/services/({_SEG})"),
+            lambda m, q, b: deployment.service(m.group(1), m.group(2)),
+        ),
+        (
+            "GET",
+            re.compile(rf"/v1/({_LOCATION}/jobs/{_SEG})"),
+            lambda m, q, b: deployment.scheduler_job(m.group(1)),
+        ),
+        (
+            "GET",
+            re.compile(rf"/storage/v1/b/({_SEG})"),
+            lambda m, q, b: deployment.bucket(m.group(1)),
+        ),
+        (
+            "GET",
+            re.compile(rf"/bigquery/v2/projects/({_SEG})/datasets/({_SEG})"),
+            lambda m, q, b: deployment.dataset(m.group(1), m.group(2)),
+        ),
+    ]
 
 
 def _body(raw: bytes) -> dict[str, Any]:

@@ -1,0 +1,116 @@
+"""`baton doctor`: whether a deployment (or the local twin) will run, one ok/fail line per check
+with the fix. Exit 0 when all hold; 1 when the deployment differs from what `pulumi up` makes;
+5 when a read was refused (IAM); 75 when an API could not be reached; 3 for a bad setting."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from baton.errors import ConfigError
+from baton.jobs import load_jobs
+from baton_cli.doctor import Check, Expected, exit_code
+from baton_cli.options import (
+    ProjectOpt,
+    RegionOpt,
+    TargetOpt,
+    WorkflowOpt,
+    console,
+    exit_codes,
+    load_config,
+)
+
+
+def _images(path: Path | None) -> dict[str, str] | None:
+    if path is None:
+        return None
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(
+            f"--images {path}: not a readable JSON file ({err}); write it with "
+            "`pulumi stack output images --json > images.json`",
+            reason="bad_images_file",
+        ) from err
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ConfigError(
+            f"--images {path}: expected a JSON object step -> image reference",
+            reason="bad_images_file",
+        )
+    return raw
+
+
+def _print(checks: list[Check]) -> None:
+    width = max((len(c.name) for c in checks), default=0)
+    for check in checks:
+        mark = "[green]ok  [/green]" if check.ok else "[red]fail[/red]"
+        console.print(f"{mark}  {escape(check.name.ljust(width))}  {escape(check.detail)}")
+        if not check.ok and check.fix:
+            console.print(f"      {' ' * width}  fix: {escape(check.fix)}")
+    bad = sum(not c.ok for c in checks)
+    console.print(f"{len(checks) - bad} of {len(checks)} checks passed")
+
+
+def doctor_cmd(
+    target: TargetOpt = None,
+    project: ProjectOpt = None,
+    region: RegionOpt = None,
+    workflow: WorkflowOpt = None,
+    images: Annotated[
+        Path | None,
+        typer.Option(
+            "--images",
+            help="JSON step -> image the jobs must run (`pulumi stack output images --json`)",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Check that a deployment will run: APIs, workflow source, jobs, schedule, lake, warehouse.
+
+    --target gcp reads the deployment through Google's APIs (with BATON_RUN_ENDPOINT on loopback, from `baton serve`); --target local checks the local twin: lake, warehouse, jobs, YAML. Exit 0 all hold, 1 the deployment differs, 5 a read was refused, 75 an API was unreachable.
+
+    Examples:
+
+      baton doctor --target gcp --project my-project --region europe-west1
+
+      baton doctor --target local
+    """
+    with exit_codes():
+        settings, config = load_config(target, project, region, workflow)
+        if config.target == "local":
+            from baton_cli.doctor_local import local_checks
+
+            checks = local_checks(settings)
+        else:
+            from baton_cli.doctor_gcp import GcpReader, gcp_checks
+            from baton_twin.local_engine import PIPELINE
+
+            name = config.job_prefix.rstrip("-")
+            expected = Expected(
+                project=config.project,
+                region=config.region,
+                name=name,
+                workflow=config.workflow,
+                source=PIPELINE.read_text(),
+                jobs=load_jobs(),
+                images=_images(images),
+            )
+            root = settings.lake_root
+            bucket = (
+                root.removeprefix("gs://").split("/", 1)[0] if root.startswith("gs://") else None
+            )
+            dataset = os.environ.get("BATON_BQ_DATASET") or name.replace("-", "_")
+            reader = GcpReader(config)
+            try:
+                checks = gcp_checks(reader, expected, bucket=bucket, dataset=dataset)
+            finally:
+                reader.close()
+    _print(checks)
+    code = exit_code(checks)
+    if code:
+        raise typer.Exit(int(code))
