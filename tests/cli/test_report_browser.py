@@ -130,6 +130,17 @@ def test_the_failed_cell_shows_its_reason_and_rerun_command(page):
     assert skipped == 3
 
 
+def test_the_timeline_shows_the_failed_attempt_and_its_retry(page):
+    titles = page.evaluate(
+        "[...document.querySelectorAll('svg.gantt rect.o-failed')].map(r => "
+        "[r.classList.contains('retry'), r.textContent])"
+    )
+    assert [retry for retry, _ in titles] == [False, True]  # the task's first try and its retry
+    assert all(t.startswith(f"{BROKEN} extract: failed") for _, t in titles)
+    waits = page.evaluate("document.querySelectorAll('svg.gantt line.wait').length")
+    assert waits == len(DAYS)  # every partition ran something, so every row has its span
+
+
 def test_the_row_flow_totals_equal_the_warehouse_and_the_quarantine_files(page, forced_failure):
     lake, _ = forced_failure
     with duckdb.connect(str(lake.warehouse), read_only=True) as con:
