@@ -26,17 +26,30 @@ $(UV):
 
 sync: .venv/.synced ## install uv and the locked environment
 
-run: sync ## seed the demo data, run the pipeline locally for START..END with a progress view, print the summary
+run: sync ## seed the demo data, run the pipeline locally for START..END with a progress view, print the summary and the run report's path
 	$(RUN) baton seed
-	@status=0; $(RUN) baton run --start $(START) --end $(END) --concurrency $(CONCURRENCY) || status=$$?; \
-	$(RUN) baton summary --start $(START) --end $(END); exit $$status
+	@status=0; $(RUN) baton run --start $(START) --end $(END) --concurrency $(CONCURRENCY) --no-report || status=$$?; \
+	$(RUN) baton summary --start $(START) --end $(END); \
+	$(RUN) baton report; exit $$status
 
 check: sync ## lint (ruff) and the Dockerfiles (hadolint)
 	$(RUN) ruff check .
 	$(RUN) hadolint steps/*/Dockerfile
 
-test: check ## lint, then the whole test suite
+test: check browser ## lint, then the whole test suite (browser tests included)
 	$(RUN) pytest
+
+CHROMIUM := /usr/bin/chromium
+browser: ## install Debian's chromium (apt) for the browser tests, unless it is there
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; \
+	fi
+
+screenshots: sync browser ## regenerate docs/img/report.png and docs/img/console.png from real runs
+	mkdir -p docs/img
+	BATON_SCREENSHOTS=$(CURDIR)/docs/img $(RUN) pytest -q -k no_console_error \
+	  tests/cli/test_report_browser.py tests/twin/test_console.py
 
 STACK_FILE ?= infra/Pulumi.example.yaml
 plan: sync ## print offline what `pulumi up` would create, with the IAM graph (STACK_FILE=...)
@@ -55,4 +68,4 @@ bench: sync ## measure the steps against fused-polars and chunked-pandas baselin
 	$(RUN) python -m bench.year
 	$(RUN) python bench/engine_overhead.py
 
-.PHONY: help sync run check test bench plan images
+.PHONY: help sync run check test browser screenshots bench plan images

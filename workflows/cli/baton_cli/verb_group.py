@@ -90,7 +90,12 @@ VERBS: Mapping[str, Verb] = {
         Verb(
             "workflow",
             "baton_cli.commands.workflow:app",
-            "Run and check Cloud Workflows files with baton's local engine.",
+            "Run and check Cloud Workflows files with baton's local engine; compare it with GCP.",
+        ),
+        Verb(
+            "report",
+            "baton_cli.commands.report:report_cmd",
+            "Write one self-contained HTML report of an execution and print its path.",
         ),
         Verb(
             "doctor",

@@ -21,6 +21,7 @@ from baton.errors import BatonError
 from baton.jobs import load_jobs
 from baton.lake import STEPS
 from baton.storage import open_storage
+from baton_cli.commands.report import NoReportOpt, print_report
 from baton_cli.dag import pipeline_limits
 from baton_cli.exit_codes import OperatorExit
 from baton_cli.follow import PlanFollower, follow_plan
@@ -175,6 +176,7 @@ def backfill_cmd(
     region: RegionOpt = None,
     workflow: WorkflowOpt = None,
     as_json: JsonOpt = False,
+    no_report: NoReportOpt = False,
 ) -> None:
     """Plan a backfill within the platform's limits, print the plan, run it.
 
@@ -232,7 +234,7 @@ def backfill_cmd(
             _print_plan(plan, config)
         if dry_run or not plan.executions:
             return
-        _run_plan(plan, settings, config, name, concurrency)
+        _run_plan(plan, settings, config, name, concurrency, no_report)
 
 
 def _print_plan(plan: BackfillPlan, config: OpsConfig) -> None:
@@ -251,7 +253,12 @@ def _print_plan(plan: BackfillPlan, config: OpsConfig) -> None:
 
 
 def _run_plan(
-    plan: BackfillPlan, settings: Settings, config: OpsConfig, name: str, concurrency: int
+    plan: BackfillPlan,
+    settings: Settings,
+    config: OpsConfig,
+    name: str,
+    concurrency: int,
+    no_report: bool = False,
 ) -> None:
     storage = watch_storage(settings, config)
     with open_target(config, settings, os.environ, parallelism=concurrency) as tgt:
@@ -282,6 +289,8 @@ def _run_plan(
                 raise typer.Exit(int(OperatorExit.EXECUTION_FAILED)) from None
             console.print("cancelling the running executions ...")
             finals = [*follower.results(), *follower.cancel_running()]
+    for info in finals:
+        print_report(settings, info.id, config.target, skip=no_report)
     failed = [info for info in finals if info.state != "SUCCEEDED"]
     if failed:
         for info in failed:

@@ -16,6 +16,7 @@ from baton.dates import date_option
 from baton.lake import STEPS
 from baton.storage import open_storage
 from baton_cli.argument import PipelineArgument
+from baton_cli.commands.report import NoReportOpt, print_report
 from baton_cli.commands.status import print_status
 from baton_cli.exit_codes import OperatorExit
 from baton_cli.options import (
@@ -52,6 +53,7 @@ def rerun_cmd(
     project: ProjectOpt = None,
     region: RegionOpt = None,
     workflow: WorkflowOpt = None,
+    no_report: NoReportOpt = False,
 ) -> None:
     """Rerun one step of a partition, it and the steps after it, or what failed.
 
@@ -75,11 +77,11 @@ def rerun_cmd(
         settings, config = load_config(target, project, region, workflow)
         with open_target(config, settings, os.environ) as tgt:
             if execution is not None:
-                ok = _rerun_execution(tgt, execution, settings, config)
+                ok = _rerun_execution(tgt, execution, settings, config, no_report)
             else:
                 assert day is not None and step is not None
                 ok = _rerun_step(
-                    tgt, day, step, check_dataset(dataset), downstream, settings, config
+                    tgt, day, step, check_dataset(dataset), downstream, settings, config, no_report
                 )
     if not ok:
         raise typer.Exit(int(OperatorExit.EXECUTION_FAILED))
@@ -93,11 +95,13 @@ def _rerun_step(
     downstream: bool,
     settings: Settings,
     config: OpsConfig,
+    no_report: bool = False,
 ) -> bool:
     if downstream:
         argument = step_rerun(day, step, name, downstream=True)
         info = tgt.start(argument)
         final = follow_execution(tgt, info, argument, name, watch_storage(settings, config))
+        print_report(settings, final.id, config.target, skip=no_report)
         return final.state == "SUCCEEDED"
     console.print(f"running {step} for {day} ({name}), forced, as one job execution ...")
     run = tgt.run_job(step, day, name, force=True)
@@ -110,7 +114,9 @@ def _rerun_step(
     return run.succeeded
 
 
-def _rerun_execution(tgt: Target, execution_id: str, settings: Settings, config: OpsConfig) -> bool:
+def _rerun_execution(
+    tgt: Target, execution_id: str, settings: Settings, config: OpsConfig, no_report: bool = False
+) -> bool:
     info = tgt.get(execution_id)
     if not info.finished:
         raise typer.BadParameter(
@@ -142,5 +148,6 @@ def _rerun_execution(tgt: Target, execution_id: str, settings: Settings, config:
         started = tgt.start(argument)
         name = asked.dataset or datasets.DEFAULT_DATASET
         final = follow_execution(tgt, started, argument, name, storage)
+        print_report(settings, final.id, config.target, skip=no_report)
         ok = ok and final.state == "SUCCEEDED"
     return ok

@@ -11,6 +11,7 @@ import typer
 
 from baton.dates import date_option
 from baton_cli.argument import PipelineArgument
+from baton_cli.commands.report import NoReportOpt, print_report
 from baton_cli.dag import pipeline_limits
 from baton_cli.exit_codes import OperatorExit
 from baton_cli.options import (
@@ -54,6 +55,7 @@ def run_cmd(
     project: ProjectOpt = None,
     region: RegionOpt = None,
     workflow: WorkflowOpt = None,
+    no_report: NoReportOpt = False,
 ) -> None:
     """Start an execution of the pipeline and follow it partition by partition.
 
@@ -87,6 +89,7 @@ def run_cmd(
                 console.print(f"started execution {info.id} ({info.where})")
                 return
             final = follow_execution(tgt, info, argument, name, watch_storage(settings, config))
+        print_report(settings, final.id, config.target, skip=no_report)
     if final.state != "SUCCEEDED":
         console.print(f"to rerun what failed: baton rerun --execution {final.id}")
         raise typer.Exit(int(OperatorExit.EXECUTION_FAILED))

@@ -47,6 +47,7 @@ def serve_cmd(
     """
     # Imported here: the servers pull in grpc and Google's client libraries, which no other
     # `baton` command needs at start-up.
+    from baton_cli.report.pages import console_pages
     from baton_twin.server import ServeOptions, build_server
 
     with exit_codes():
@@ -55,7 +56,7 @@ def serve_cmd(
             project, region, config.workflow, host, port, grpc_port, fast_retries
         )
         try:
-            server = build_server(settings, os.environ, options)
+            server = build_server(settings, os.environ, options, console_pages(settings))
         except OSError as err:
             console.print(f"[red]error[/red]: cannot listen: {err}; pick other ports")
             raise typer.Exit(int(ExitCode.CONFIG)) from err

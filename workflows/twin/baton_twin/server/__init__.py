@@ -16,6 +16,7 @@ from baton.config import Settings
 from baton_twin.connectors import RUN_JOB, RunJobConnector
 from baton_twin.jobrunner import LocalJobRunner, baton_jobs
 from baton_twin.local_engine import PIPELINE, local_engine
+from baton_twin.server.console import Pages
 from baton_twin.server.deployment import TwinDeployment, twin_deployment
 from baton_twin.server.executions import WorkflowExecutions
 from baton_twin.server.grpc_front import make_grpc_server
@@ -23,7 +24,7 @@ from baton_twin.server.jobs import CloudRunJobs
 from baton_twin.server.rest import Api, make_http_server
 from baton_twin.server.workflows_api import DeployedWorkflows, ExecutionsRouter
 
-__all__ = ["ServeOptions", "Server", "build_server"]
+__all__ = ["Pages", "ServeOptions", "Server", "build_server"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,14 @@ class Server:
         self.stop()
 
 
-def build_server(settings: Settings, environ: Mapping[str, str], options: ServeOptions) -> Server:
-    """A server over the local twin of `settings` (lake, warehouse, execution records)."""
+def build_server(
+    settings: Settings,
+    environ: Mapping[str, str],
+    options: ServeOptions,
+    pages: Pages | None = None,
+) -> Server:
+    """A server over the local twin of `settings` (lake, warehouse, execution records);
+    `pages` draws the console's report and status pages."""
     env = {
         **environ,
         "GOOGLE_CLOUD_PROJECT": options.project,
@@ -125,7 +132,7 @@ def build_server(settings: Settings, environ: Mapping[str, str], options: ServeO
         virtual_time=options.fast_retries,
     )
     api = Api(workflows, jobs, deployed, deployment)
-    http = make_http_server(api, options.host, options.port)
+    http = make_http_server(api, options.host, options.port, pages)
     grpc_server, grpc_port = make_grpc_server(
         ExecutionsRouter(deployed), options.host, options.grpc_port
     )

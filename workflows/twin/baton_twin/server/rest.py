@@ -1,6 +1,7 @@
 """The REST front of `baton serve`: Workflow Executions API v1 and Cloud Run Admin API v2 paths
 on a loopback HTTP server, JSON in the proto3 JSON mapping the official REST clients speak,
-plus the console page at `/`."""
+plus the console pages: the executions at `/`, an execution's report at
+`/executions/<id>/report` and the partition status at `/status`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from google.cloud.workflows.executions_v1 import Execution, ExecutionView
 from google.cloud.workflows_v1 import Workflow
@@ -18,7 +19,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from baton_twin.server.api_error import ApiError
-from baton_twin.server.console import render_console
+from baton_twin.server.console import Pages, error_page, render_console
 from baton_twin.server.deployment import TwinDeployment
 from baton_twin.server.executions import WorkflowExecutions
 from baton_twin.server.jobs import CloudRunJobs
@@ -30,6 +31,7 @@ _EXECUTION = rf"{_WORKFLOW}/executions/{_SEG}"
 _JOB = rf"projects/{_SEG}/locations/{_SEG}/jobs/{_SEG}"
 _OPERATION = rf"projects/{_SEG}/locations/{_SEG}/operations/{_SEG}"
 _LOCATION = rf"projects/{_SEG}/locations/{_SEG}"
+_REPORT = re.compile(r"/executions/([^/]+)/report")
 MAX_BODY = 1 << 20
 Route = Callable[[re.Match[str], dict[str, list[str]], dict[str, Any]], Any]
 
@@ -193,8 +195,32 @@ def _body(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def make_http_server(api: Api, host: str, port: int) -> ThreadingHTTPServer:
-    """A threading HTTP server answering the API and the console page."""
+def console_page(
+    api: Api, pages: Pages, path: str, query: dict[str, list[str]]
+) -> tuple[int, str] | None:
+    """The (HTTP status, HTML) of a console path, or None when `path` is not a console page."""
+    if path in ("/", "/index.html"):
+        return HTTPStatus.OK, render_console(api.workflows, pages=pages)
+    match = _REPORT.fullmatch(path)
+    if match is not None and pages.report is not None:
+        execution_id = unquote(match.group(1))
+        try:
+            return HTTPStatus.OK, pages.report(execution_id)
+        except LookupError as err:
+            return HTTPStatus.NOT_FOUND, error_page("no such execution", str(err.args[0]))
+    if path == "/status" and pages.status is not None:
+        try:
+            return HTTPStatus.OK, pages.status(query)
+        except ValueError as err:
+            return HTTPStatus.BAD_REQUEST, error_page("bad status query", str(err))
+    return None
+
+
+def make_http_server(
+    api: Api, host: str, port: int, pages: Pages | None = None
+) -> ThreadingHTTPServer:
+    """A threading HTTP server answering the API and the console pages."""
+    console = pages or Pages()
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "baton-serve"
@@ -211,9 +237,9 @@ def make_http_server(api: Api, host: str, port: int) -> ThreadingHTTPServer:
 
         def _answer(self, method: str) -> None:
             url = urlsplit(self.path)
-            if method == "GET" and url.path in ("/", "/index.html"):
-                page = render_console(api.workflows)
-                self._send(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
+            page = console_page(api, console, url.path, parse_qs(url.query))
+            if method == "GET" and page is not None:
+                self._send(page[0], page[1].encode(), "text/html; charset=utf-8")
                 return
             length = int(self.headers.get("Content-Length") or 0)
             try:
