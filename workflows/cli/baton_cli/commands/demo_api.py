@@ -212,6 +212,11 @@ def _handler(api: DemoApi) -> type[BaseHTTPRequestHandler]:
 demo_app = typer.Typer(no_args_is_help=True, help="Demo services for trying baton's sources.")
 
 
+@demo_app.callback()
+def _demo() -> None:
+    """Demo services for trying baton's sources."""  # keeps `demo` a group of one: `demo api`
+
+
 @demo_app.command("api")
 def api_cmd(
     token: Annotated[
