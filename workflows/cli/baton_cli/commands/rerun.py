@@ -33,6 +33,7 @@ from baton_cli.options import (
 )
 from baton_cli.reruns import execution_reruns, step_rerun
 from baton_cli.targets import OpsConfig, Target, open_target
+from baton_engine.runtime.records import ABANDONED
 
 
 def rerun_cmd(
@@ -118,7 +119,12 @@ def _rerun_execution(tgt: Target, execution_id: str, settings: Settings, config:
             param_hint="--execution",
         )
     summary = info.summary
-    if summary is None:
+    if summary is None and info.state == ABANDONED and isinstance(info.argument, dict):
+        # Its orchestrator died mid-run, so no summary says what failed: run its argument
+        # again whole; every partition it committed skips as unchanged.
+        console.print(f"execution {info.id} was abandoned: {escape(info.error_message)}")
+        reruns = [info.argument]
+    elif summary is None:
         if info.state == "SUCCEEDED":
             console.print(f"nothing to rerun: execution {info.id} succeeded")
             return True
@@ -128,7 +134,10 @@ def _rerun_execution(tgt: Target, execution_id: str, settings: Settings, config:
             "with baton run or baton backfill",
             param_hint="--execution",
         )
-    reruns = execution_reruns(summary, info.argument if isinstance(info.argument, dict) else None)
+    else:
+        reruns = execution_reruns(
+            summary, info.argument if isinstance(info.argument, dict) else None
+        )
     if not reruns:
         console.print(f"nothing to rerun: no partition failed in execution {info.id}")
         return True
