@@ -34,9 +34,7 @@ class LakeWatch:
         self.tracked = tracked
         self.workers = workers
         self._attempts: dict[Key, AttemptRecord | None] = {}
-        self.cells: dict[Key, ProgressCell] = {
-            k: ProgressCell(Mark.PENDING) for k in tracked.cells()
-        }
+        self.cells: dict[Key, ProgressCell] = {k: ProgressCell(Mark.PENDING) for k in tracked.cells()}
         self.problem = ""
 
     def _read(self, key: Key) -> AttemptRecord | None:

@@ -46,7 +46,6 @@ SEVERITIES = (
     "EMERGENCY",
 )
 
-
 def _need(fn_name: str, arg: str, value: Any, *kinds: str) -> None:
     if type_name(value) not in kinds:
         raise fail(
