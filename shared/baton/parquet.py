@@ -109,6 +109,19 @@ def schema_of(frame: pl.LazyFrame) -> dict[str, str]:
     return {name: str(dtype) for name, dtype in peek_schema(frame).items()}
 
 
+def first_unreadable(storage: Storage, keys: Sequence[str]) -> tuple[str, str] | None:
+    """The first of `keys` whose Parquet cannot be decoded whole, and the reader's diagnosis
+    (its first line), or None when every one decodes. Counting nulls of every column makes
+    the reader decompress and decode every page, in a streaming pass of bounded memory."""
+    for key in keys:
+        try:
+            storage.scan_parquet([key]).select(pl.all().null_count()).collect(engine="streaming")
+        except (pl.exceptions.PolarsError, OSError) as err:
+            text = str(err).strip()
+            return key, text.splitlines()[0] if text else type(err).__name__
+    return None
+
+
 def reason_counts(storage: Storage, entries: Sequence[FileEntry]) -> dict[str, int]:
     """How many quarantined rows broke each rule (a row may break several)."""
     keys = [e.key for e in entries if e.rows]

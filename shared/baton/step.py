@@ -28,6 +28,7 @@ from baton.manifest import (
     schema_fingerprint,
     verify_files,
 )
+from baton.parquet import first_unreadable
 from baton.storage import Storage
 from baton.task import TaskContext
 
@@ -81,6 +82,9 @@ class StepPlan:
 
     inputs: Sequence[InputRef]
     execute: Callable[[], Output]
+    reads: Sequence[Manifest] = ()
+    """The upstream commits whose files `execute` reads: when it fails unexpectedly, they are
+    checked, so a corrupt file is reported as bad data naming it rather than as a bug."""
 
 
 class Step(Protocol):
@@ -192,6 +196,27 @@ def _committed(part: Partition, key: str, force: bool) -> Manifest | None:
     return found[0] if found else None
 
 
+def _execute(part: Partition, plan: StepPlan) -> Output:
+    """Run the plan; an unexpected failure over a corrupt input file becomes a DataError
+    naming the file and the step to rerun (anything else stays what it was: a bug)."""
+    try:
+        return plan.execute()
+    except BatonError:
+        raise
+    except Exception as err:
+        for upstream in plan.reads:
+            found = first_unreadable(part.storage, [f.key for f in upstream.files])
+            if found is not None:
+                key, why = found
+                raise DataError(
+                    f"{part.step} {part.dataset.name} {part.day}: input file "
+                    f"{part.storage.uri(key)} (committed by {upstream.step}) is corrupt: {why}; "
+                    f"rerun the {upstream.step} step for {upstream.partition} with --force",
+                    reason="input_corrupt",
+                ) from err
+        raise
+
+
 def run_partition(
     step: Step, part: Partition, *, force: bool = False, dry_run: bool = False
 ) -> Result:
@@ -204,7 +229,7 @@ def run_partition(
         return Result(part.day, "skipped", ExitCode.OK, committed)
     if dry_run:
         return Result(part.day, "planned", ExitCode.OK, committed)
-    out = plan.execute()
+    out = _execute(part, plan)
     _check_accounting(part.step, out)
     try:
         _check_tolerance(part, out)
