@@ -58,7 +58,15 @@ def write_parquet(storage: Storage, outputs: Sequence[tuple[pl.LazyFrame, str]])
             for (frame, _), target in zip(outputs, targets, strict=True)
         ]
         pl.collect_all(sinks, engine="streaming")
-    return [FileEntry(key=k, rows=row_count(storage, k), bytes=storage.size(k) or 0) for k in keys]
+    return [_entry(storage, k) for k in keys]
+
+
+def _entry(storage: Storage, key: str) -> FileEntry:
+    """The manifest entry of a file just written: rows from its footer, size and the store's
+    digest (one metadata GET on GCS; a local digest re-reads the file, from the page cache)."""
+    info = storage.stat(key)
+    size, digest = (info.size, info.digest) if info is not None else (0, "")
+    return FileEntry(key=key, rows=row_count(storage, key), bytes=size, digest=digest)
 
 
 def write_with_quarantine(

@@ -24,6 +24,7 @@ from baton.manifest import (
     FileEntry,
     InputRef,
     Manifest,
+    damage,
     read_manifest,
     schema_fingerprint,
     verify_files,
@@ -183,6 +184,18 @@ def _unchanged(committed: Manifest | None, plan: StepPlan, settings: Settings) -
     )
 
 
+def _intact(part: Partition, committed: Manifest | None) -> bool:
+    """Whether every file the commit names is there with its recorded size. A damaged commit
+    (a file deleted or truncated behind its back) is redone rather than skipped, so a plain
+    rerun or `backfill --only-missing` repairs it."""
+    if committed is None:
+        return False
+    problems = damage(part.storage, committed)
+    if problems:
+        log.get().warning("the committed output is damaged: redoing it", problems=problems[:5])
+    return not problems
+
+
 def _committed(part: Partition, key: str, force: bool) -> Manifest | None:
     """The step's current commit. A corrupt one fails the step unless forced: --force is the
     documented repair, so it replaces the corrupt manifest (its files become stale garbage)."""
@@ -225,7 +238,7 @@ def run_partition(
     key = manifest_key(part.step, part.dataset.name, part.day)
     committed = _committed(part, key, force)
     plan = step.plan(part)
-    if not force and _unchanged(committed, plan, part.settings):
+    if not force and _unchanged(committed, plan, part.settings) and _intact(part, committed):
         return Result(part.day, "skipped", ExitCode.OK, committed)
     if dry_run:
         return Result(part.day, "planned", ExitCode.OK, committed)

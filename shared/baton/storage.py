@@ -117,6 +117,7 @@ class Storage(Protocol):
     def stat(self, key: str) -> ObjectInfo | None: ...
     def size(self, key: str) -> int | None: ...
     def list(self, prefix: str) -> list[str]: ...
+    def sizes(self, prefix: str) -> dict[str, int]: ...
     def read_bytes(self, key: str) -> bytes: ...
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def delete(self, key: str) -> None: ...
@@ -176,6 +177,18 @@ class LocalStorage:
         if not start.is_dir():
             return []
         return sorted(p.relative_to(self.base).as_posix() for p in start.rglob("*") if p.is_file())
+
+    def sizes(self, prefix: str) -> dict[str, int]:
+        """Every object under `prefix` and its size, from one directory walk (no reads)."""
+        start = self._path(prefix)
+        if not start.is_dir():
+            return {}
+        found = {}
+        for path in start.rglob("*"):
+            with contextlib.suppress(FileNotFoundError):  # removed while we walk
+                if path.is_file():
+                    found[path.relative_to(self.base).as_posix()] = path.stat().st_size
+        return found
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -301,6 +314,19 @@ class GcsStorage:
             ],
         )
         return sorted(n[cut:] for n in names)
+
+    def sizes(self, prefix: str) -> dict[str, int]:
+        """Every object under `prefix` and its size, from one paged list request: a
+        partition's files are checked without a metadata GET per object."""
+        cut = len(self.prefix) + 1 if self.prefix else 0
+        blobs = self._call(
+            f"list {self.uri(prefix)}",
+            lambda: [
+                (b.name, int(b.size or 0))
+                for b in self.client.list_blobs(self.bucket, prefix=self._name(prefix))
+            ],
+        )
+        return {name[cut:]: size for name, size in blobs}
 
     def read_bytes(self, key: str) -> bytes:
         from google.api_core import exceptions as gexc
