@@ -91,6 +91,8 @@ class AttemptRecord(BaseModel):
     finished_at: datetime
     quarantine: tuple[FileEntry, ...] = ()
     quarantine_reasons: dict[str, int] = Field(default_factory=dict)
+    inputs: tuple[InputRef, ...] = ()  # what the attempt planned to read (empty: failed first)
+    code_version: str = ""
 
 
 def digest(data: bytes) -> str:

@@ -17,7 +17,14 @@ from typing import Literal, Protocol
 from baton import log
 from baton.config import Settings
 from baton.dataset import Dataset
-from baton.errors import RETRYABLE_EXIT_CODES, BatonError, DataError, ExitCode
+from baton.errors import (
+    RETRYABLE_EXIT_CODES,
+    BatonError,
+    ConfigError,
+    DataError,
+    ExitCode,
+    UnavailableError,
+)
 from baton.lake import INPUT_STEP, attempt_key, data_key, manifest_key, quarantine_key
 from baton.manifest import (
     AttemptRecord,
@@ -25,6 +32,7 @@ from baton.manifest import (
     InputRef,
     Manifest,
     damage,
+    read_attempt,
     read_manifest,
     schema_fingerprint,
     verify_files,
@@ -230,18 +238,62 @@ def _execute(part: Partition, plan: StepPlan) -> Output:
         raise
 
 
+_FINAL_ERRORS: dict[int, type[BatonError]] = {
+    ExitCode.CONFIG: ConfigError,
+    ExitCode.DATA: DataError,
+    ExitCode.UNAVAILABLE: UnavailableError,
+}
+
+
+def _refuse_wasted_retry(part: Partition, plan: StepPlan) -> None:
+    """A Cloud Run task retry (same job execution, a later attempt) of a partition whose
+    previous attempt failed for good with the same inputs and code fails the same way at once:
+    Cloud Run retries a task without seeing its exit code, and a config, data or unavailable
+    failure would only cost a second run. The workflow's retry predicate still decides the
+    retries that start a new job execution."""
+    if part.task.attempt == 0:
+        return
+    last = read_attempt(part.storage, attempt_key(part.step, part.dataset.name, part.day))
+    if (
+        last is None
+        or last.outcome != "failed"
+        or last.exit_code not in _FINAL_ERRORS
+        or (last.task_execution, last.task_index) != (part.task.execution, part.task.index)
+        or last.task_attempt >= part.task.attempt
+        or tuple(last.inputs) != tuple(plan.inputs)
+        or last.code_version != part.settings.code_version
+    ):
+        return
+    message = (
+        f"not retried: attempt {last.task_attempt} of this task failed this way with the same "
+        f"inputs, and exit {last.exit_code} does not change on a retry. {last.message}"
+    )
+    if last.reason == "tolerance_exceeded":
+        raise ToleranceError(message, last.quarantine, last.quarantine_reasons)
+    raise _FINAL_ERRORS[last.exit_code](message, reason=last.reason)
+
+
 def run_partition(
-    step: Step, part: Partition, *, force: bool = False, dry_run: bool = False
+    step: Step,
+    part: Partition,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    planned: Callable[[Sequence[InputRef]], None] = lambda _: None,
 ) -> Result:
-    """Run `step` for one partition under the commit protocol. Raises BatonError on failure."""
+    """Run `step` for one partition under the commit protocol. Raises BatonError on failure.
+
+    `planned` hears the inputs once they are known (the attempt record keeps them)."""
     clock, started = time.perf_counter(), datetime.now(UTC)
     key = manifest_key(part.step, part.dataset.name, part.day)
     committed = _committed(part, key, force)
     plan = step.plan(part)
+    planned(plan.inputs)
     if not force and _unchanged(committed, plan, part.settings) and _intact(part, committed):
         return Result(part.day, "skipped", ExitCode.OK, committed)
     if dry_run:
         return Result(part.day, "planned", ExitCode.OK, committed)
+    _refuse_wasted_retry(part, plan)
     out = _execute(part, plan)
     _check_accounting(part.step, out)
     try:
@@ -265,6 +317,7 @@ def record_attempt(
     result: Result,
     quarantine: Sequence[FileEntry] = (),
     reasons: dict[str, int] | None = None,
+    inputs: Sequence[InputRef] = (),
 ) -> None:
     """Write the partition's attempt record; it is advisory, so a failure to write is logged."""
     record = AttemptRecord(
@@ -283,6 +336,8 @@ def record_attempt(
         finished_at=datetime.now(UTC),
         quarantine=tuple(quarantine),
         quarantine_reasons=reasons or {},
+        inputs=tuple(inputs),
+        code_version=part.settings.code_version,
     )
     try:
         part.storage.write_bytes(
