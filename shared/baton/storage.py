@@ -118,6 +118,7 @@ class Storage(Protocol):
     def size(self, key: str) -> int | None: ...
     def list(self, prefix: str) -> list[str]: ...
     def sizes(self, prefix: str) -> dict[str, int]: ...
+    def listing(self, prefix: str) -> dict[str, tuple[int, float]]: ...
     def read_bytes(self, key: str) -> bytes: ...
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def delete(self, key: str) -> None: ...
@@ -180,6 +181,10 @@ class LocalStorage:
 
     def sizes(self, prefix: str) -> dict[str, int]:
         """Every object under `prefix` and its size, from one directory walk (no reads)."""
+        return {key: size for key, (size, _) in self.listing(prefix).items()}
+
+    def listing(self, prefix: str) -> dict[str, tuple[int, float]]:
+        """Every object under `prefix`: its size and last-modified time (epoch seconds)."""
         start = self._path(prefix)
         if not start.is_dir():
             return {}
@@ -187,7 +192,8 @@ class LocalStorage:
         for path in start.rglob("*"):
             with contextlib.suppress(FileNotFoundError):  # removed while we walk
                 if path.is_file():
-                    found[path.relative_to(self.base).as_posix()] = path.stat().st_size
+                    info = path.stat()
+                    found[path.relative_to(self.base).as_posix()] = (info.st_size, info.st_mtime)
         return found
 
     def read_bytes(self, key: str) -> bytes:
@@ -318,15 +324,20 @@ class GcsStorage:
     def sizes(self, prefix: str) -> dict[str, int]:
         """Every object under `prefix` and its size, from one paged list request: a
         partition's files are checked without a metadata GET per object."""
+        return {key: size for key, (size, _) in self.listing(prefix).items()}
+
+    def listing(self, prefix: str) -> dict[str, tuple[int, float]]:
+        """Every object under `prefix`: its size and last update (epoch seconds), as the
+        objects.list response carries them (`size`, `updated`)."""
         cut = len(self.prefix) + 1 if self.prefix else 0
         blobs = self._call(
             f"list {self.uri(prefix)}",
             lambda: [
-                (b.name, int(b.size or 0))
+                (b.name, int(b.size or 0), b.updated.timestamp() if b.updated else 0.0)
                 for b in self.client.list_blobs(self.bucket, prefix=self._name(prefix))
             ],
         )
-        return {name[cut:]: size for name, size in blobs}
+        return {name[cut:]: (size, updated) for name, size, updated in blobs}
 
     def read_bytes(self, key: str) -> bytes:
         from google.api_core import exceptions as gexc

@@ -9,6 +9,7 @@ import typer
 
 from baton_cli.commands import backfill, executions, rerun, run, seed, serve, status, summary
 from baton_cli.commands import workflow as workflow_cmds
+from baton_cli.commands.gc import gc_cmd
 
 app = typer.Typer(
     add_completion=False,
@@ -25,3 +26,4 @@ app.command("serve")(serve.serve_cmd)
 app.add_typer(workflow_cmds.app, name="workflow")
 app.command("seed")(seed.seed_cmd)
 app.command("summary")(summary.summary_cmd)
+app.command("gc")(gc_cmd)
