@@ -114,6 +114,11 @@ def read_manifest(storage: Storage, key: str) -> tuple[Manifest, str] | None:
         data = storage.read_bytes(key)
     except FileNotFoundError:
         return None
+    return parse_manifest(storage, key, data)
+
+
+def parse_manifest(storage: Storage, key: str, data: bytes) -> tuple[Manifest, str]:
+    """The manifest in `data` (read from `key`) and its digest; DataError when corrupt."""
     try:
         return Manifest.model_validate_json(data), digest(data)
     except ValidationError as err:

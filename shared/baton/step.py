@@ -32,13 +32,14 @@ from baton.manifest import (
     InputRef,
     Manifest,
     damage,
+    parse_manifest,
     read_attempt,
     read_manifest,
     schema_fingerprint,
     verify_files,
 )
 from baton.parquet import first_unreadable
-from baton.storage import Storage
+from baton.storage import CommitConflictError, Storage
 from baton.task import TaskContext
 
 Outcome = Literal["committed", "skipped", "planned"]
@@ -204,17 +205,38 @@ def _intact(part: Partition, committed: Manifest | None) -> bool:
     return not problems
 
 
-def _committed(part: Partition, key: str, force: bool) -> Manifest | None:
-    """The step's current commit. A corrupt one fails the step unless forced: --force is the
-    documented repair, so it replaces the corrupt manifest (its files become stale garbage)."""
+def _committed(part: Partition, key: str, force: bool) -> tuple[Manifest | None, int]:
+    """The step's current commit and its generation (0: none), which the new commit will be
+    conditional on. A corrupt one fails the step unless forced: --force is the documented
+    repair, so it replaces the corrupt manifest (its files become stale garbage)."""
+    found = part.storage.read_versioned(key)
+    if found is None:
+        return None, 0
+    data, generation = found
     try:
-        found = read_manifest(part.storage, key)
+        return parse_manifest(part.storage, key, data)[0], generation
     except DataError as err:
         if not force or err.reason != "manifest_corrupt":
             raise
         log.get().warning("replacing a corrupt manifest", manifest=key, error=err.message)
-        return None
-    return found[0] if found else None
+        return None, generation
+
+
+def _commit(part: Partition, key: str, manifest: Manifest, generation: int) -> None:
+    """Write the manifest only if the commit read at plan time is still the current one
+    (`if_generation_match`; 0 when there was none). A writer that lost the race deletes its
+    own files and fails retryably (CommitConflictError), leaving nothing of it visible, and
+    never deletes the files the winner's commit may still name."""
+    data = manifest.to_bytes()
+    try:
+        part.storage.write_bytes(key, data, if_generation_match=generation)
+    except CommitConflictError:
+        now = part.storage.read_versioned(key)
+        if now is not None and now[0] == data:
+            return  # our own write landed; a retried request then found it there
+        for entry in (*manifest.files, *manifest.quarantine):
+            part.storage.delete(entry.key)
+        raise
 
 
 def _execute(part: Partition, plan: StepPlan) -> Output:
@@ -286,7 +308,7 @@ def run_partition(
     `planned` hears the inputs once they are known (the attempt record keeps them)."""
     clock, started = time.perf_counter(), datetime.now(UTC)
     key = manifest_key(part.step, part.dataset.name, part.day)
-    committed = _committed(part, key, force)
+    committed, generation = _committed(part, key, force)
     plan = step.plan(part)
     planned(plan.inputs)
     if not force and _unchanged(committed, plan, part.settings) and _intact(part, committed):
@@ -303,7 +325,7 @@ def run_partition(
             part.storage.delete(entry.key)
         raise
     manifest = _manifest(part, plan, out, started, clock)
-    part.storage.write_bytes(key, manifest.to_bytes())  # the commit
+    _commit(part, key, manifest, generation)  # the commit
     if committed is not None:
         keep = {f.key for f in (*manifest.files, *manifest.quarantine)}
         for stale in (*committed.files, *committed.quarantine):

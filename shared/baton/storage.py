@@ -120,7 +120,10 @@ class Storage(Protocol):
     def sizes(self, prefix: str) -> dict[str, int]: ...
     def listing(self, prefix: str) -> dict[str, tuple[int, float]]: ...
     def read_bytes(self, key: str) -> bytes: ...
-    def write_bytes(self, key: str, data: bytes) -> None: ...
+    def read_versioned(self, key: str) -> tuple[bytes, int] | None: ...
+    def write_bytes(
+        self, key: str, data: bytes, *, if_generation_match: int | None = None
+    ) -> None: ...
     def delete(self, key: str) -> None: ...
     def scan_parquet(self, keys: Sequence[str]) -> pl.LazyFrame: ...
     def scan_csv(self, key: str, **options: Any) -> pl.LazyFrame: ...
@@ -128,6 +131,19 @@ class Storage(Protocol):
         self, keys: Sequence[str]
     ) -> contextlib.AbstractContextManager[list[SinkTarget]]: ...
     def local_path(self, key: str) -> Path | None: ...
+
+
+class CommitConflictError(TransientError):
+    """A conditional write lost the race: the object changed since the writer read it (another
+    writer committed first). Nothing was written; a retry starts from the new state."""
+
+    def __init__(self, uri: str, expected: int) -> None:
+        seen = "absent" if expected == 0 else f"at generation {expected}"
+        super().__init__(
+            f"{uri} changed since this attempt read it ({seen}): another writer committed "
+            "first; nothing of this attempt is visible, and a retry starts from the new commit",
+            reason="commit_conflict",
+        )
 
 
 def _sink_failure(err: BaseException, folder: Path) -> BatonError | None:
@@ -138,6 +154,35 @@ def _sink_failure(err: BaseException, folder: Path) -> BatonError | None:
         return classify_local_failure(err, "write into", folder)
     code = os_error_code(err)
     return no_space_error(code, "write into", folder) if code in NO_SPACE else None
+
+
+def _generation(info: os.stat_result) -> int:
+    """A local object's generation: its inode and modification time. Every write makes a new
+    file (written aside, then renamed over), so both change with each write."""
+    return (info.st_ino << 64) | info.st_mtime_ns or 1
+
+
+def _current(path: Path) -> int:
+    try:
+        return _generation(path.stat())
+    except FileNotFoundError:
+        return 0
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path, wanted: bool) -> Iterator[None]:
+    """An exclusive flock on `folder` (a directory can be locked; no lock file to clean up)."""
+    if not wanted:
+        yield
+        return
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 class LocalStorage:
@@ -199,7 +244,18 @@ class LocalStorage:
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
 
-    def write_bytes(self, key: str, data: bytes) -> None:
+    def read_versioned(self, key: str) -> tuple[bytes, int] | None:
+        """The object's bytes and the generation of exactly those bytes (None: absent)."""
+        try:
+            with self._path(key).open("rb") as fh:
+                return fh.read(), _generation(os.fstat(fh.fileno()))
+        except FileNotFoundError:
+            return None
+
+    def write_bytes(self, key: str, data: bytes, *, if_generation_match: int | None = None) -> None:
+        """Write the object whole. With `if_generation_match` (0: it must not exist) the
+        replace happens only if the object is still at that generation, under a lock on its
+        folder (flock), as GCS's precondition does; else CommitConflictError and nothing changes."""
         path = self._path(key)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
@@ -208,7 +264,11 @@ class LocalStorage:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, path)  # atomic on POSIX: readers see the old or the new object
+            with _folder_lock(path.parent, if_generation_match is not None):
+                if if_generation_match is not None and _current(path) != if_generation_match:
+                    tmp.unlink(missing_ok=True)
+                    raise CommitConflictError(str(path), if_generation_match)
+                os.replace(tmp, path)  # atomic on POSIX: readers see the old or the new object
         except OSError as err:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)  # a full disk must not keep the partial copy
@@ -350,14 +410,46 @@ class GcsStorage:
         except gexc.NotFound as err:
             raise FileNotFoundError(self.uri(key)) from err
 
-    def write_bytes(self, key: str, data: bytes) -> None:
-        # A single-request upload: the object appears whole or not at all.
-        self._call(
-            f"write {self.uri(key)}",
-            lambda: self.bucket.blob(self._name(key)).upload_from_string(
-                data, content_type=_content_type(key)
-            ),
-        )
+    def read_versioned(self, key: str) -> tuple[bytes, int] | None:
+        """The object's bytes and their generation (None: absent): a metadata GET, then a
+        download pinned to that generation (`ifGenerationMatch`), again if it changed between."""
+        from google.api_core import exceptions as gexc
+
+        for _ in range(3):
+            blob = self._call(
+                f"stat {self.uri(key)}", lambda: self.bucket.get_blob(self._name(key))
+            )
+            if blob is None:
+                return None
+            # Read it before downloading: a download resets the blob's properties from the
+            # response headers, which the emulator leaves out.
+            generation = int(blob.generation)
+            try:
+                data = self._call(
+                    f"read {self.uri(key)}",
+                    lambda b=blob, g=generation: b.download_as_bytes(if_generation_match=g),
+                )
+            except (gexc.PreconditionFailed, gexc.NotFound):
+                continue  # replaced or deleted between the two requests: look again
+            return data, generation
+        raise TransientError(f"read {self.uri(key)}: it keeps changing", reason="storage_transient")
+
+    def write_bytes(self, key: str, data: bytes, *, if_generation_match: int | None = None) -> None:
+        """A single-request upload: the object appears whole or not at all. With
+        `if_generation_match` (0: must not exist) GCS refuses it with 412 when the object is
+        no longer at that generation; that is CommitConflictError.
+        https://cloud.google.com/storage/docs/request-preconditions"""
+        from google.api_core import exceptions as gexc
+
+        try:
+            self._call(
+                f"write {self.uri(key)}",
+                lambda: self.bucket.blob(self._name(key)).upload_from_string(
+                    data, content_type=_content_type(key), if_generation_match=if_generation_match
+                ),
+            )
+        except gexc.PreconditionFailed as err:
+            raise CommitConflictError(self.uri(key), if_generation_match or 0) from err
 
     def delete(self, key: str) -> None:
         from google.api_core import exceptions as gexc
