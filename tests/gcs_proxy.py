@@ -1,23 +1,27 @@
 """A loopback HTTP proxy in front of the gcp-storage-emulator that enforces what the emulator
 does not: `ifGenerationMatch` on uploads (412 when the object is not at that generation; 0 means
 it must not exist), checked and forwarded under one lock so two racing writers are decided as
-GCS decides them. It can also inject faults (429/500/503 answers, slow answers) at a seeded rate.
+GCS decides them. It can also inject faults (429/500/503 answers, connection resets, slow
+answers) at a seeded rate.
 
 https://cloud.google.com/storage/docs/request-preconditions
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import random
 import re
+import socket
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+RESET = -1  # a fault: close the connection without answering (a reset mid-request)
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
@@ -42,7 +46,7 @@ class Faults:
         with self._lock:
             status = None
             if self._rng.random() < self.error_rate:
-                status = self._rng.choice((429, 500, 503))
+                status = self._rng.choice((429, 500, 503, RESET))
                 self.injected += 1
             delay = self.slow_s if self._rng.random() < self.slow_rate else 0.0
             return status, delay
@@ -53,6 +57,13 @@ def _object_name(path: str, query: dict[str, list[str]], body: bytes) -> str | N
         return query["name"][0]
     found = re.search(rb'"name"\s*:\s*"([^"]+)"', body)  # the multipart upload's metadata part
     return found.group(1).decode() if found else None
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that goes away mid-request (a killed step) is not an error of the proxy."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return
 
 
 class PreconditionProxy:
@@ -79,7 +90,7 @@ class PreconditionProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle  # noqa: N815
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -112,6 +123,11 @@ class PreconditionProxy:
         status, delay = self.faults.draw()
         if delay:
             time.sleep(delay)
+        if status == RESET:
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            return
         if status is not None:
             self._reply(handler, status, [], json.dumps({"error": {"code": status}}).encode())
             return
