@@ -89,7 +89,7 @@ def kill_orchestrator(
     lab: Lab, days: Sequence[date], rng: random.Random, kills: int, f: Figures
 ) -> None:
     """SIGKILL `baton backfill` (the orchestrator alone) mid-run; its step processes must die
-    with it and its execution must read ABANDONED, then `rerun --execution` must work."""
+    with it and its execution must read FAILED as abandoned, then `rerun --execution` must work."""
     for _ in range(kills):
         before = set(lab.home.glob("executions/*/execution.json"))
         proc = lab.start([BATON, *("backfill", *_span(days), "--force", "--concurrency", "2")])
@@ -114,9 +114,10 @@ def kill_orchestrator(
                 os.kill(pid, signal.SIGKILL)
         code, out = lab.baton("executions", "list", "--json", "--limit", "1")
         listed = json.loads(out) if code == 0 else []
-        if not listed or listed[0]["state"] != "ABANDONED":
+        error = (listed[0].get("error") or {}) if listed else {}
+        if not listed or listed[0]["state"] != "FAILED" or "Abandoned" not in str(error):
             f.violations.append(
-                f"killed execution listed as {listed[0]['state'] if listed else '?'}"
+                f"killed execution listed as {listed[0]['state'] if listed else '?'}: {error}"
             )
             continue
         code, out = lab.baton("rerun", "--execution", listed[0]["id"])

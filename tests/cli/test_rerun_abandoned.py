@@ -1,5 +1,5 @@
 """An execution whose `baton run` was SIGKILLed mid-pipeline: `baton executions list` shows it
-ABANDONED (not ACTIVE for ever), and `baton rerun --execution` runs it again to the warehouse
+FAILED as abandoned (not ACTIVE for ever), and `baton rerun --execution` runs it again to the warehouse
 contents of a clean run."""
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def test_an_abandoned_execution_is_listed_as_such_and_reruns_to_the_clean_result
 
     listed = _baton(lake, "executions", "list", "--json")
     (execution,) = json.loads(listed.stdout)
-    assert execution["state"] == "ABANDONED", listed.stdout
+    assert execution["state"] == "FAILED", listed.stdout
+    assert "the execution was abandoned" in execution["error"]["message"]
 
     rerun = _baton(lake, "rerun", "--execution", execution["id"])
 

@@ -1,4 +1,4 @@
-"""When the orchestrator dies (SIGKILL) or cannot write: its execution record reads ABANDONED
+"""When the orchestrator dies (SIGKILL) or cannot write: its execution record reads FAILED, Abandoned
 (its process is gone on this host, or its heartbeat stopped) instead of ACTIVE for ever, the task
 processes it started die with it, and a final state that cannot be saved still ends the wait."""
 
@@ -60,7 +60,7 @@ def _state(pid: int) -> str:
         return "Z"
 
 
-def test_an_execution_whose_orchestrator_was_killed_reads_abandoned(tmp_path):
+def test_an_execution_whose_orchestrator_was_killed_reads_failed_as_abandoned(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-c", ORCHESTRATOR, str(tmp_path), SLEEPER], stdout=subprocess.PIPE
     )
@@ -73,7 +73,7 @@ def test_an_execution_whose_orchestrator_was_killed_reads_abandoned(tmp_path):
     proc.wait()
 
     record = store.get(execution_id)
-    assert record.state == "ABANDONED"
+    assert (record.state, record.error["tags"]) == ("FAILED", ["Abandoned"])
     assert f"process {proc.pid} on {socket.gethostname()}" in record.error["message"]
     assert f"baton rerun --execution {execution_id}" in record.error["message"]
 
@@ -89,7 +89,7 @@ def test_an_active_execution_on_another_host_is_abandoned_once_its_heartbeat_is_
     old = time.time() - STALE_S - 5
     os.utime(folder / "heartbeat", (old, old))
 
-    assert store.get("e1").state == "ABANDONED"
+    assert store.get("e1").error["tags"] == ["Abandoned"]
     assert "has not shown a sign of life" in store.get("e1").error["message"]
 
 

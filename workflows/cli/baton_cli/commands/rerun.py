@@ -119,7 +119,8 @@ def _rerun_execution(tgt: Target, execution_id: str, settings: Settings, config:
             param_hint="--execution",
         )
     summary = info.summary
-    if summary is None and info.state == ABANDONED and isinstance(info.argument, dict):
+    abandoned = isinstance(info.error, dict) and ABANDONED in (info.error.get("tags") or [])
+    if summary is None and abandoned and isinstance(info.argument, dict):
         # Its orchestrator died mid-run, so no summary says what failed: run its argument
         # again whole; every partition it committed skips as unchanged.
         console.print(f"execution {info.id} was abandoned: {escape(info.error_message)}")

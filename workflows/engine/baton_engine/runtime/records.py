@@ -68,8 +68,9 @@ STALE_S = 60.0
 """An ACTIVE execution whose heartbeat is older than this has lost its orchestrator (on another
 host, where its process cannot be looked up)."""
 HEARTBEAT = "heartbeat"
-ABANDONED = "ABANDONED"
-"""The state shown for an ACTIVE execution whose orchestrator died: it will never finish."""
+ABANDONED = "Abandoned"
+"""The error tag of an ACTIVE execution whose orchestrator died: it reads as FAILED (a state
+every client of the Executions API knows) with this tag, since it will never finish."""
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -238,8 +239,8 @@ class ExecutionStore:
     def get(self, execution_id: str) -> ExecutionRecord:
         """One execution's record; LookupError when there is none.
 
-        An ACTIVE record whose orchestrator is gone (see `orchestrator_lost`) reads as
-        ABANDONED, with an error saying so: it will never finish, and may be rerun."""
+        An ACTIVE record whose orchestrator is gone (see `orchestrator_lost`) reads as FAILED
+        with an `Abandoned` error saying so: it will never finish, and may be rerun."""
         with self._lock:
             unsaved = self._unsaved.get(execution_id)
         if unsaved is not None:
@@ -254,11 +255,11 @@ class ExecutionStore:
             record.heartbeat = (folder / HEARTBEAT).stat().st_mtime
         lost = orchestrator_lost(record, time.time())
         if lost:
-            record.state, record.end = ABANDONED, record.heartbeat
+            record.state, record.end = "FAILED", record.heartbeat
             record.error = {
                 "message": f"the execution was abandoned: {lost}; rerun it with "
                 f"`baton rerun --execution {record.id}`",
-                "tags": ["Abandoned"],
+                "tags": [ABANDONED],
             }
         return record
 
