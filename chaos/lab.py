@@ -110,7 +110,8 @@ class Lab:
             return -9, out.decode(errors="replace")
         text = out.decode(errors="replace")
         if "Traceback" in text:
-            self.crashes.append(f"baton {' '.join(args)}: {_first_error(text)}")
+            tail = "\n      ".join(text.strip().splitlines()[-25:])
+            self.crashes.append(f"baton {' '.join(args)}: {_first_error(text)}\n      {tail}")
         return proc.returncode, text
 
     def task_logs_crashes(self) -> list[str]:

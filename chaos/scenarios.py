@@ -32,7 +32,7 @@ def converge(lab: Lab, days: Sequence[date], figures: Figures) -> None:
     first step that is not committed."""
     steps = STEPS[:3] if lab.gcs else STEPS
     for attempt in range(1, MAX_RERUNS + 1):
-        figures.attempts = attempt
+        figures.attempts = max(figures.attempts, attempt)
         if lab.gcs:
             _converge_gcs(lab, days, force=attempt > 1)
         elif attempt == 1:

@@ -121,3 +121,23 @@ def test_a_final_state_that_cannot_be_saved_fails_the_execution_saying_where(tmp
         assert str(disk / "executions" / "e1" / "execution.json") in seen.error["message"]
         assert "No space left on device, 0 bytes free" in seen.error["message"]
         assert seen.error["outcome"] == "SUCCEEDED"
+
+
+def test_step_entries_that_cannot_be_written_fail_the_execution_saying_where(tmp_path):
+    with tmpfs(tmp_path / "disk", "1m") as disk:
+        store = ExecutionStore(disk / "executions")
+        record = ExecutionRecord(id="e1", workflow="w", argument=None, start=time.time())
+        store.create(record, SLEEPER)
+        recorder = store.recorder("e1", time.time)
+        fill(disk)
+
+        recorder.step({"path": "main/wait", "state": "succeeded", "pad": "x" * 100_000})
+        recorder.close()
+        (disk / "filler").unlink()  # room again for the final record
+        record.state = "SUCCEEDED"
+        store.save(record)
+
+        seen = ExecutionStore(disk / "executions").get("e1")  # as another process reads it
+        assert seen.state == "FAILED"
+        assert str(disk / "executions" / "e1" / "steps.jsonl") in seen.error["message"]
+        assert seen.error["outcome"] == "SUCCEEDED"

@@ -132,6 +132,16 @@ def _free(path: Path) -> int:
     return stats.f_bavail * stats.f_frsize
 
 
+def _fail_for(record: ExecutionRecord, problem: str) -> None:
+    """Mark a finished execution FAILED because its record could not be written, keeping what
+    it would have been as `outcome`."""
+    if isinstance(record.error, dict) and "RecordWriteError" in record.error.get("tags", []):
+        return
+    outcome = record.error if record.state == "FAILED" else record.state
+    record.state = "FAILED"
+    record.error = {"message": problem, "tags": ["RecordWriteError"], "outcome": outcome}
+
+
 def _record_json(record: ExecutionRecord) -> str:
     data = record.to_dict()
     data.pop("heartbeat", None)  # lives in the heartbeat file's mtime
@@ -152,6 +162,7 @@ class FileRecorder:
         self._log = (folder / "workflow.log").open("a", encoding="utf-8")
         self._now = now
         self._sink = log_sink
+        self.problem = ""  # the first record write that failed, where and why
         self._closed = threading.Event()
         self._heartbeat = folder / HEARTBEAT
         threading.Thread(target=self._beat, name="heartbeat", daemon=True).start()
@@ -165,8 +176,17 @@ class FileRecorder:
     def step(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, default=str) + "\n"
         with self._lock:
-            self._steps.write(line)
-            self._steps.flush()
+            self._append(self._steps, line)
+
+    def _append(self, fh: Any, line: str) -> None:
+        """Append a line; a write that fails (a full disk) is remembered, not raised: the
+        execution goes on, and its final record says it FAILED to keep its record."""
+        try:
+            fh.write(line)
+            fh.flush()
+        except OSError as err:
+            if not self.problem:
+                self.problem = RecordWriteError(Path(fh.name), err).message
 
     def log(self, severity: str, payload: Any) -> None:
         entry: dict[str, Any] = {"severity": severity, "time": self._now()}
@@ -175,8 +195,7 @@ class FileRecorder:
         else:
             entry["jsonPayload"] = printable(payload)
         with self._lock:
-            self._log.write(json.dumps(entry, default=str) + "\n")
-            self._log.flush()
+            self._append(self._log, json.dumps(entry, default=str) + "\n")
         if self._sink is not None:
             self._sink(entry)
 
@@ -195,6 +214,7 @@ class ExecutionStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._unsaved: dict[str, ExecutionRecord] = {}
+        self._recorders: dict[str, FileRecorder] = {}
         self._lock = threading.Lock()
 
     def folder(self, execution_id: str) -> Path:
@@ -223,18 +243,21 @@ class ExecutionStore:
         which file and why, kept in memory for this process: a final state that cannot be
         saved must not leave the execution ACTIVE for whoever waits on it here."""
         path = self.folder(record.id) / "execution.json"
+        with self._lock:
+            recorder = self._recorders.get(record.id)
+        if record.state != "ACTIVE" and recorder is not None and recorder.problem:
+            _fail_for(record, recorder.problem)  # its steps or logs could not all be kept
         try:
             _write_atomic(path, _record_json(record))
         except OSError as err:
-            problem = RecordWriteError(path, err).message
-            outcome = record.error if record.state == "FAILED" else record.state
-            record.state = "FAILED"
-            record.error = {"message": problem, "tags": ["RecordWriteError"], "outcome": outcome}
+            _fail_for(record, RecordWriteError(path, err).message)
             with self._lock:
                 self._unsaved[record.id] = record
             return
         with self._lock:
             self._unsaved.pop(record.id, None)
+            if record.state != "ACTIVE":
+                self._recorders.pop(record.id, None)
 
     def get(self, execution_id: str) -> ExecutionRecord:
         """One execution's record; LookupError when there is none.
@@ -302,7 +325,10 @@ class ExecutionStore:
         log_sink: Callable[[dict[str, Any]], None] | None = None,
     ) -> FileRecorder:
         """The recorder an execution writes its steps and logs through (`now` stamps logs)."""
-        return FileRecorder(self.folder(execution_id), now, log_sink)
+        recorder = FileRecorder(self.folder(execution_id), now, log_sink)
+        with self._lock:
+            self._recorders[execution_id] = recorder
+        return recorder
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:
