@@ -68,4 +68,7 @@ bench: sync ## measure the steps against fused-polars and chunked-pandas baselin
 	$(RUN) python -m bench.year
 	$(RUN) python bench/engine_overhead.py
 
-.PHONY: help sync run check test browser screenshots bench plan images
+chaos: sync ## fault injection on both lakes (kill -9, a killed orchestrator, torn files, full disk, flaky GCS): one line of figures per scenario
+	$(RUN) python -m chaos
+
+.PHONY: help sync run check test browser screenshots bench plan images chaos

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,6 +28,7 @@ class FileEntry(BaseModel):
     key: str
     rows: int = Field(ge=0)
     bytes: int = Field(ge=0)
+    digest: str = ""  # the store's content digest when written ("" in older manifests)
 
 
 class InputRef(BaseModel):
@@ -89,6 +91,8 @@ class AttemptRecord(BaseModel):
     finished_at: datetime
     quarantine: tuple[FileEntry, ...] = ()
     quarantine_reasons: dict[str, int] = Field(default_factory=dict)
+    inputs: tuple[InputRef, ...] = ()  # what the attempt planned to read (empty: failed first)
+    code_version: str = ""
 
 
 def digest(data: bytes) -> str:
@@ -110,6 +114,11 @@ def read_manifest(storage: Storage, key: str) -> tuple[Manifest, str] | None:
         data = storage.read_bytes(key)
     except FileNotFoundError:
         return None
+    return parse_manifest(storage, key, data)
+
+
+def parse_manifest(storage: Storage, key: str, data: bytes) -> tuple[Manifest, str]:
+    """The manifest in `data` (read from `key`) and its digest; DataError when corrupt."""
     try:
         return Manifest.model_validate_json(data), digest(data)
     except ValidationError as err:
@@ -134,6 +143,47 @@ def verify_files(storage: Storage, manifest: Manifest, key: str) -> None:
                 f"rerun the {manifest.step} step for {manifest.partition} with --force",
                 reason="manifest_missing_file",
             )
+
+
+def file_problems(manifest: Manifest, sizes: Mapping[str, int]) -> list[str]:
+    """What is wrong with the files (data and quarantine) a manifest names, given the size of
+    every object that exists: each missing or resized one, described (empty: intact)."""
+    problems = []
+    for entry in (*manifest.files, *manifest.quarantine):
+        size = sizes.get(entry.key)
+        if size is None:
+            problems.append(f"{entry.key} is missing")
+        elif size != entry.bytes:
+            problems.append(f"{entry.key} has {size} bytes, not {entry.bytes}")
+    return problems
+
+
+def damage(storage: Storage, manifest: Manifest, *, verify: bool = False) -> list[str]:
+    """What is wrong with the files a committed manifest names: sizes from one listing per
+    folder they live in (no object is read); with `verify`, also their content digests (a
+    metadata read on GCS, a full read of each file locally)."""
+    entries = (*manifest.files, *manifest.quarantine)
+    sizes: dict[str, int] = {}
+    for folder in sorted({e.key.rsplit("/", 1)[0] for e in entries}):
+        sizes |= storage.sizes(folder)
+    problems = file_problems(manifest, sizes)
+    if verify and not problems:
+        digests = {}
+        for entry in entries:
+            info = storage.stat(entry.key)
+            digests[entry.key] = None if info is None else info.digest
+        problems = digest_problems(manifest, digests)
+    return problems
+
+
+def digest_problems(manifest: Manifest, digests: Mapping[str, str | None]) -> list[str]:
+    """Files whose content digest now differs from the one recorded when they were written
+    (files written before digests were recorded are not judged)."""
+    return [
+        f"{entry.key} has digest {digests.get(entry.key)}, not the recorded {entry.digest}"
+        for entry in (*manifest.files, *manifest.quarantine)
+        if entry.digest and digests.get(entry.key) not in (None, entry.digest)
+    ]
 
 
 def read_attempt(storage: Storage, key: str) -> AttemptRecord | None:

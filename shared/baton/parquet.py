@@ -58,7 +58,15 @@ def write_parquet(storage: Storage, outputs: Sequence[tuple[pl.LazyFrame, str]])
             for (frame, _), target in zip(outputs, targets, strict=True)
         ]
         pl.collect_all(sinks, engine="streaming")
-    return [FileEntry(key=k, rows=row_count(storage, k), bytes=storage.size(k) or 0) for k in keys]
+    return [_entry(storage, k) for k in keys]
+
+
+def _entry(storage: Storage, key: str) -> FileEntry:
+    """The manifest entry of a file just written: rows from its footer, size and the store's
+    digest (one metadata GET on GCS; a local digest re-reads the file, from the page cache)."""
+    info = storage.stat(key)
+    size, digest = (info.size, info.digest) if info is not None else (0, "")
+    return FileEntry(key=key, rows=row_count(storage, key), bytes=size, digest=digest)
 
 
 def write_with_quarantine(
@@ -107,6 +115,19 @@ def peek_schema(frame: pl.LazyFrame) -> pl.Schema:
 def schema_of(frame: pl.LazyFrame) -> dict[str, str]:
     """Column name -> polars type name, as recorded in manifests."""
     return {name: str(dtype) for name, dtype in peek_schema(frame).items()}
+
+
+def first_unreadable(storage: Storage, keys: Sequence[str]) -> tuple[str, str] | None:
+    """The first of `keys` whose Parquet cannot be decoded whole, and the reader's diagnosis
+    (its first line), or None when every one decodes. Counting nulls of every column makes
+    the reader decompress and decode every page, in a streaming pass of bounded memory."""
+    for key in keys:
+        try:
+            storage.scan_parquet([key]).select(pl.all().null_count()).collect(engine="streaming")
+        except (pl.exceptions.PolarsError, OSError) as err:
+            text = str(err).strip()
+            return key, text.splitlines()[0] if text else type(err).__name__
+    return None
 
 
 def reason_counts(storage: Storage, entries: Sequence[FileEntry]) -> dict[str, int]:

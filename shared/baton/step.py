@@ -17,18 +17,29 @@ from typing import Literal, Protocol
 from baton import log
 from baton.config import Settings
 from baton.dataset import Dataset
-from baton.errors import RETRYABLE_EXIT_CODES, BatonError, DataError, ExitCode
+from baton.errors import (
+    RETRYABLE_EXIT_CODES,
+    BatonError,
+    ConfigError,
+    DataError,
+    ExitCode,
+    UnavailableError,
+)
 from baton.lake import INPUT_STEP, attempt_key, data_key, manifest_key, quarantine_key
 from baton.manifest import (
     AttemptRecord,
     FileEntry,
     InputRef,
     Manifest,
+    damage,
+    parse_manifest,
+    read_attempt,
     read_manifest,
     schema_fingerprint,
     verify_files,
 )
-from baton.storage import Storage
+from baton.parquet import first_unreadable
+from baton.storage import CommitConflictError, Storage
 from baton.task import TaskContext
 
 Outcome = Literal["committed", "skipped", "planned"]
@@ -81,6 +92,9 @@ class StepPlan:
 
     inputs: Sequence[InputRef]
     execute: Callable[[], Output]
+    reads: Sequence[Manifest] = ()
+    """The upstream commits whose files `execute` reads: when it fails unexpectedly, they are
+    checked, so a corrupt file is reported as bad data naming it rather than as a bug."""
 
 
 class Step(Protocol):
@@ -179,32 +193,130 @@ def _unchanged(committed: Manifest | None, plan: StepPlan, settings: Settings) -
     )
 
 
-def _committed(part: Partition, key: str, force: bool) -> Manifest | None:
-    """The step's current commit. A corrupt one fails the step unless forced: --force is the
-    documented repair, so it replaces the corrupt manifest (its files become stale garbage)."""
+def _intact(part: Partition, committed: Manifest | None) -> bool:
+    """Whether every file the commit names is there with its recorded size. A damaged commit
+    (a file deleted or truncated behind its back) is redone rather than skipped, so a plain
+    rerun or `backfill --only-missing` repairs it."""
+    if committed is None:
+        return False
+    problems = damage(part.storage, committed)
+    if problems:
+        log.get().warning("the committed output is damaged: redoing it", problems=problems[:5])
+    return not problems
+
+
+def _committed(part: Partition, key: str, force: bool) -> tuple[Manifest | None, int]:
+    """The step's current commit and its generation (0: none), which the new commit will be
+    conditional on. A corrupt one fails the step unless forced: --force is the documented
+    repair, so it replaces the corrupt manifest (its files become stale garbage)."""
+    found = part.storage.read_versioned(key)
+    if found is None:
+        return None, 0
+    data, generation = found
     try:
-        found = read_manifest(part.storage, key)
+        return parse_manifest(part.storage, key, data)[0], generation
     except DataError as err:
         if not force or err.reason != "manifest_corrupt":
             raise
         log.get().warning("replacing a corrupt manifest", manifest=key, error=err.message)
-        return None
-    return found[0] if found else None
+        return None, generation
+
+
+def _commit(part: Partition, key: str, manifest: Manifest, generation: int) -> None:
+    """Write the manifest only if the commit read at plan time is still the current one
+    (`if_generation_match`; 0 when there was none). A writer that lost the race deletes its
+    own files and fails retryably (CommitConflictError), leaving nothing of it visible, and
+    never deletes the files the winner's commit may still name."""
+    data = manifest.to_bytes()
+    try:
+        part.storage.write_bytes(key, data, if_generation_match=generation)
+    except CommitConflictError:
+        now = part.storage.read_versioned(key)
+        if now is not None and now[0] == data:
+            return  # our own write landed; a retried request then found it there
+        for entry in (*manifest.files, *manifest.quarantine):
+            part.storage.delete(entry.key)
+        raise
+
+
+def _execute(part: Partition, plan: StepPlan) -> Output:
+    """Run the plan; an unexpected failure over a corrupt input file becomes a DataError
+    naming the file and the step to rerun (anything else stays what it was: a bug)."""
+    try:
+        return plan.execute()
+    except BatonError:
+        raise
+    except Exception as err:
+        for upstream in plan.reads:
+            found = first_unreadable(part.storage, [f.key for f in upstream.files])
+            if found is not None:
+                key, why = found
+                raise DataError(
+                    f"{part.step} {part.dataset.name} {part.day}: input file "
+                    f"{part.storage.uri(key)} (committed by {upstream.step}) is corrupt: {why}; "
+                    f"rerun the {upstream.step} step for {upstream.partition} with --force",
+                    reason="input_corrupt",
+                ) from err
+        raise
+
+
+_FINAL_ERRORS: dict[int, type[BatonError]] = {
+    ExitCode.CONFIG: ConfigError,
+    ExitCode.DATA: DataError,
+    ExitCode.UNAVAILABLE: UnavailableError,
+}
+
+
+def _refuse_wasted_retry(part: Partition, plan: StepPlan) -> None:
+    """A Cloud Run task retry (same job execution, a later attempt) of a partition whose
+    previous attempt failed for good with the same inputs and code fails the same way at once:
+    Cloud Run retries a task without seeing its exit code, and a config, data or unavailable
+    failure would only cost a second run. The workflow's retry predicate still decides the
+    retries that start a new job execution."""
+    if part.task.attempt == 0:
+        return
+    last = read_attempt(part.storage, attempt_key(part.step, part.dataset.name, part.day))
+    if (
+        last is None
+        or last.outcome != "failed"
+        or last.exit_code not in _FINAL_ERRORS
+        or (last.task_execution, last.task_index) != (part.task.execution, part.task.index)
+        or last.task_attempt >= part.task.attempt
+        or tuple(last.inputs) != tuple(plan.inputs)
+        or last.code_version != part.settings.code_version
+    ):
+        return
+    message = (
+        f"not retried: attempt {last.task_attempt} of this task failed this way with the same "
+        f"inputs, and exit {last.exit_code} does not change on a retry. {last.message}"
+    )
+    if last.reason == "tolerance_exceeded":
+        raise ToleranceError(message, last.quarantine, last.quarantine_reasons)
+    raise _FINAL_ERRORS[last.exit_code](message, reason=last.reason)
 
 
 def run_partition(
-    step: Step, part: Partition, *, force: bool = False, dry_run: bool = False
+    step: Step,
+    part: Partition,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    planned: Callable[[Sequence[InputRef]], None] = lambda _: None,
 ) -> Result:
-    """Run `step` for one partition under the commit protocol. Raises BatonError on failure."""
+    """Run `step` for one partition under the commit protocol. Raises BatonError on failure.
+
+    `planned` hears the inputs once they are known (the attempt record keeps them)."""
     clock, started = time.perf_counter(), datetime.now(UTC)
     key = manifest_key(part.step, part.dataset.name, part.day)
-    committed = _committed(part, key, force)
+    committed, generation = _committed(part, key, force)
     plan = step.plan(part)
-    if not force and _unchanged(committed, plan, part.settings):
+    planned(plan.inputs)
+    if not force and _unchanged(committed, plan, part.settings) and _intact(part, committed):
         return Result(part.day, "skipped", ExitCode.OK, committed)
     if dry_run:
         return Result(part.day, "planned", ExitCode.OK, committed)
-    out = plan.execute()
+    _refuse_wasted_retry(part, plan)
+    out = _execute(part, plan)
     _check_accounting(part.step, out)
     try:
         _check_tolerance(part, out)
@@ -213,7 +325,7 @@ def run_partition(
             part.storage.delete(entry.key)
         raise
     manifest = _manifest(part, plan, out, started, clock)
-    part.storage.write_bytes(key, manifest.to_bytes())  # the commit
+    _commit(part, key, manifest, generation)  # the commit
     if committed is not None:
         keep = {f.key for f in (*manifest.files, *manifest.quarantine)}
         for stale in (*committed.files, *committed.quarantine):
@@ -227,6 +339,7 @@ def record_attempt(
     result: Result,
     quarantine: Sequence[FileEntry] = (),
     reasons: dict[str, int] | None = None,
+    inputs: Sequence[InputRef] = (),
 ) -> None:
     """Write the partition's attempt record; it is advisory, so a failure to write is logged."""
     record = AttemptRecord(
@@ -245,6 +358,8 @@ def record_attempt(
         finished_at=datetime.now(UTC),
         quarantine=tuple(quarantine),
         quarantine_reasons=reasons or {},
+        inputs=tuple(inputs),
+        code_version=part.settings.code_version,
     )
     try:
         part.storage.write_bytes(

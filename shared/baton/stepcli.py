@@ -18,6 +18,7 @@ from baton import datasets, log
 from baton.config import Settings, load_settings
 from baton.dates import date_option
 from baton.errors import BatonError, ConfigError, ExitCode
+from baton.manifest import InputRef
 from baton.parquet import bound_read_ahead
 from baton.step import (
     Partition,
@@ -80,8 +81,9 @@ def _run_one(step: Step, part: Partition, force: bool, dry_run: bool) -> Result:
     )
     started = time.perf_counter()
     quarantine, reasons = (), {}
+    inputs: list[InputRef] = []
     try:
-        result = run_partition(step, part, force=force, dry_run=dry_run)
+        result = run_partition(step, part, force=force, dry_run=dry_run, planned=inputs.extend)
     except ToleranceError as err:
         quarantine, reasons = err.quarantine, err.reasons
         result = Result(part.day, "failed", err.exit_code, reason=err.reason, message=err.message)
@@ -93,7 +95,7 @@ def _run_one(step: Step, part: Partition, force: bool, dry_run: bool) -> Result:
             part.day, "failed", ExitCode.BUG, reason="bug", message=f"{type(err).__name__}: {err}"
         )
     if not dry_run:
-        record_attempt(part, result, quarantine, reasons)
+        record_attempt(part, result, quarantine, reasons, inputs)
     _summary(part, result, time.perf_counter() - started)
     return result
 

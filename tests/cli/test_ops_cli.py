@@ -82,6 +82,7 @@ def test_status_json_shows_every_backfilled_partition_committed(loaded):
         "partitions": 3,
         "current": 3,
         "committed": 12,
+        "damaged": 0,
         "stale": 0,
         "failed": 0,
         "missing": 0,

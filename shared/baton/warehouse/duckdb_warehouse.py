@@ -13,7 +13,7 @@ import polars as pl
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
 
 from baton.errors import ConfigError, DataError, TransientError
-from baton.storage import Storage
+from baton.storage import NO_SPACE, Storage, no_space_error, os_error_code
 from baton.warehouse import TableSpec
 
 
@@ -116,6 +116,7 @@ class DuckDBWarehouse:
         try:
             con = self._connect()
         except duckdb.IOException as err:
+            self._raise_if_full(err)
             raise TransientError(
                 f"warehouse {self.path} is locked by another writer: {err}",
                 reason="warehouse_locked",
@@ -149,9 +150,19 @@ class DuckDBWarehouse:
                 )
             con.execute("COMMIT")
             return int(loaded)
-        except BaseException:
+        except BaseException as err:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
+            if isinstance(err, duckdb.Error):
+                self._raise_if_full(err)
             raise
         finally:
-            con.close()
+            with contextlib.suppress(duckdb.Error):
+                con.close()
+
+    def _raise_if_full(self, err: duckdb.Error) -> None:
+        """A full disk or quota under the warehouse is the sink's condition: unavailable, with
+        the file and the free space (DuckDB rolled the partition back)."""
+        code = os_error_code(err)
+        if code in NO_SPACE:
+            raise no_space_error(code, "write the warehouse", self.path) from err

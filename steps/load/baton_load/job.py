@@ -17,7 +17,7 @@ class Load:
 
     def plan(self, part: Partition) -> StepPlan:
         validated, ref = read_upstream(part)
-        return StepPlan([ref], lambda: self._execute(part, validated))
+        return StepPlan([ref], lambda: self._execute(part, validated), reads=[validated])
 
     def _execute(self, part: Partition, validated: Manifest) -> Output:
         dataset = part.dataset

@@ -19,7 +19,7 @@ class Transform:
     def plan(self, part: Partition) -> StepPlan:
         raw, raw_ref = read_upstream(part)
         refs, ref_inputs = load_references(part.storage, part.dataset)
-        return StepPlan([raw_ref, *ref_inputs], lambda: self._execute(part, raw, refs))
+        return StepPlan([raw_ref, *ref_inputs], lambda: self._execute(part, raw, refs), reads=[raw])
 
     def _execute(self, part: Partition, raw: Manifest, refs: dict) -> Output:
         dataset = part.dataset

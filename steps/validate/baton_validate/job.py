@@ -21,7 +21,9 @@ class Validate:
     def plan(self, part: Partition) -> StepPlan:
         staged, staged_ref = read_upstream(part)
         refs, ref_inputs = load_references(part.storage, part.dataset)
-        return StepPlan([staged_ref, *ref_inputs], lambda: self._execute(part, staged, refs))
+        return StepPlan(
+            [staged_ref, *ref_inputs], lambda: self._execute(part, staged, refs), reads=[staged]
+        )
 
     def _execute(self, part: Partition, staged: Manifest, refs: dict) -> Output:
         dataset = part.dataset

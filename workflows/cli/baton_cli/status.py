@@ -1,8 +1,9 @@
 """The partitions x steps status grid, built from the lake's manifests and attempt records alone.
 
-A cell is committed (with its quarantined share), stale (an input changed since the commit, or
-an upstream cell is not current), failed (the latest attempt failed), or missing. No database:
-everything is read back from `_manifest.json` / `_attempt.json` and the landing objects.
+A cell is committed (with its quarantined share), damaged (a file its manifest names is gone or
+resized, or with --verify its digest changed), stale (an input changed since the commit, or an
+upstream cell is not current), failed (the latest attempt failed), or missing. No database:
+everything is read back from `_manifest.json` / `_attempt.json`, listings and the landing objects.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from baton.lake import (
     attempt_key,
     manifest_key,
 )
-from baton.manifest import AttemptRecord, Manifest, read_attempt, read_manifest
+from baton.manifest import AttemptRecord, Manifest, damage, read_attempt, read_manifest
 from baton.storage import Storage
 
 
@@ -34,6 +35,7 @@ class State(StrEnum):
     """What one step's output for one partition looks like right now."""
 
     COMMITTED = "committed"
+    DAMAGED = "damaged"
     STALE = "stale"
     FAILED = "failed"
     MISSING = "missing"
@@ -88,6 +90,7 @@ class Observation:
     manifests: Mapping[str, tuple[Manifest, str]]  # step -> (manifest, its digest)
     attempts: Mapping[str, AttemptRecord]
     corrupt: Mapping[str, str]  # step -> why its manifest cannot be read
+    damaged: Mapping[str, str]  # step -> what is wrong with the files its manifest names
     object_digests: Mapping[str, str | None]  # landing/reference key -> digest now (None: gone)
 
 
@@ -137,6 +140,19 @@ def _cell(step: str, seen: Observation, fresh: Callable[[Manifest], bool]) -> St
         )
     if manifest is None:
         return StatusCell(step, State.MISSING, **latest)
+    if step in seen.damaged:
+        return StatusCell(
+            step,
+            State.DAMAGED,
+            manifest.rows_in,
+            manifest.rows_out,
+            manifest.rows_quarantined,
+            reason="manifest_missing_file",
+            message=seen.damaged[step],
+            run_id=manifest.run_id,
+            execution_id=manifest.execution_id,
+            **latest,
+        )
     return StatusCell(
         step,
         State.COMMITTED if fresh(manifest) else State.STALE,
@@ -164,8 +180,24 @@ def classify(seen: Observation, dataset: str, day: date) -> PartitionStatus:
     return PartitionStatus(day, tuple(cells))
 
 
-def observe(storage: Storage, dataset: Dataset, day: date) -> Observation:
-    """Read one partition's manifests, attempt records and input-object digests."""
+def _damaged(
+    storage: Storage, manifests: Mapping[str, tuple[Manifest, str]], verify: bool
+) -> dict[str, str]:
+    found = {}
+    for step, (manifest, _) in manifests.items():
+        problems = damage(storage, manifest, verify=verify)
+        if problems:
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            found[step] = (
+                f"committed {step} output is damaged: {'; '.join(problems[:3])}{more}; "
+                f"rerun {step} for {manifest.partition} (or backfill --only-missing)"
+            )
+    return found
+
+
+def observe(storage: Storage, dataset: Dataset, day: date, *, verify: bool = False) -> Observation:
+    """Read one partition's manifests, attempt records, the sizes (with `verify`, digests) of
+    the files the manifests name, and input-object digests."""
     manifests: dict[str, tuple[Manifest, str]] = {}
     corrupt: dict[str, str] = {}
     attempts: dict[str, AttemptRecord] = {}
@@ -190,16 +222,22 @@ def observe(storage: Storage, dataset: Dataset, day: date) -> Observation:
     for key in sorted(object_keys):
         info = storage.stat(key)
         digests[key] = info.digest if info else None
-    return Observation(manifests, attempts, corrupt, digests)
+    return Observation(manifests, attempts, corrupt, _damaged(storage, manifests, verify), digests)
 
 
 def status_grid(
-    storage: Storage, dataset: Dataset, days: Iterable[date], workers: int = 8
+    storage: Storage,
+    dataset: Dataset,
+    days: Iterable[date],
+    workers: int = 8,
+    *,
+    verify: bool = False,
 ) -> list[PartitionStatus]:
-    """The status of every partition in `days` (read concurrently: on GCS each is a few GETs)."""
+    """The status of every partition in `days` (read concurrently: on GCS each is a few GETs
+    and one listing per folder holding committed files; `verify` adds a digest read per file)."""
     ordered = sorted(set(days))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        seen = list(pool.map(lambda d: observe(storage, dataset, d), ordered))
+        seen = list(pool.map(lambda d: observe(storage, dataset, d, verify=verify), ordered))
     return [classify(s, dataset.name, d) for s, d in zip(seen, ordered, strict=True)]
 
 

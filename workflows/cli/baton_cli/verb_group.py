@@ -98,6 +98,11 @@ VERBS: Mapping[str, Verb] = {
             "Write one self-contained HTML report of an execution and print its path.",
         ),
         Verb(
+            "gc",
+            "baton_cli.commands.gc:gc_cmd",
+            "Delete attempt files that no manifest names, older than --older-than.",
+        ),
+        Verb(
             "doctor",
             "baton_cli.commands.doctor:doctor_cmd",
             "Check that a deployment will run: APIs, workflow source, jobs, schedule, lake, "

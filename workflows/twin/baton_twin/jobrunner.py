@@ -5,6 +5,11 @@ Each task gets the `CLOUD_RUN_*` variables Cloud Run sets, is retried up to the 
 `max_retries` and killed past its timeout; tasks run side by side up to `parallelism`. Task
 output goes to `<log root>/<execution>/task-<i>.log`. The execution fails when any task fails
 after its retries, once every task has been attempted (as Cloud Run does).
+
+Task processes die with the runner: on Linux each asks the kernel for SIGTERM when the thread
+that started it ends (PR_SET_PDEATHSIG, before it execs the entrypoint), so a SIGKILLed
+orchestrator leaves no step running on behind it. A task that cannot even start (no space for
+its log, no such program) fails with exit code 5 and says why in its log and its outcome.
 """
 
 from __future__ import annotations
@@ -34,6 +39,26 @@ RESERVED_ENV = (
 )
 KILL_GRACE_S = 2.0  # SIGTERM, then SIGKILL (Cloud Run waits 10 s; locally we do not linger)
 MAX_TASKS = RUN_TASKS_PER_EXECUTION
+CANNOT_START = 5  # baton.errors.ExitCode.UNAVAILABLE: the task's sink (its log) is unavailable
+
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+_ORPHAN_GUARD = (
+    "import ctypes, os, signal, sys\n"
+    f"ctypes.CDLL(None, use_errno=True).prctl({_PR_SET_PDEATHSIG}, int(signal.SIGTERM))\n"
+    # the runner may have died between fork and prctl: then nobody would reap this task
+    "if os.getppid() != int(sys.argv[1]):\n    sys.exit(75)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+"""Run before a task's entrypoint on Linux, in the task's own process (it then execs the
+entrypoint, keeping its pid): the kernel sends it SIGTERM when its parent goes away. Done in a
+tiny launcher, not `preexec_fn`, which is unsafe in a threaded parent."""
+
+
+def guarded(command: Sequence[str]) -> list[str]:
+    """`command`, started so that it dies with this process (Linux); unchanged elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return list(command)
+    return [sys.executable, "-c", _ORPHAN_GUARD, str(os.getpid()), *command]
 
 
 @dataclass(frozen=True)
@@ -76,6 +101,7 @@ class TaskOutcome:
     exit_codes: list[int] = field(default_factory=list)
     succeeded: bool = False
     log_path: str = ""
+    error: str = ""  # why an attempt could not start (e.g. no space for its log)
 
     @property
     def attempts(self) -> int:
@@ -181,7 +207,14 @@ class _Task:
             for attempt in range(self.spec.max_retries + 1):
                 if self.stopped.is_set():
                     return
-                code = self._attempt(command, attempt, timeout)
+                try:
+                    code = self._attempt(command, attempt, timeout)
+                except OSError as err:
+                    where = err.filename or self.outcome.log_path
+                    self.outcome.error = (
+                        f"attempt {attempt} could not start: {err.strerror or err} ({where})"
+                    )
+                    code = CANNOT_START
                 self.outcome.exit_codes.append(code)
                 if code == 0:
                     self.outcome.succeeded = True
@@ -195,7 +228,7 @@ class _Task:
                 if self.stopped.is_set():
                     return -int(signal.SIGTERM)
                 self._proc = subprocess.Popen(
-                    command,
+                    guarded(command),
                     env=self._env(attempt),
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -34,6 +34,7 @@ from baton_cli.options import (
 )
 from baton_cli.reruns import execution_reruns, step_rerun
 from baton_cli.targets import OpsConfig, Target, open_target
+from baton_engine.runtime.records import ABANDONED
 
 
 def rerun_cmd(
@@ -124,7 +125,13 @@ def _rerun_execution(
             param_hint="--execution",
         )
     summary = info.summary
-    if summary is None:
+    abandoned = isinstance(info.error, dict) and ABANDONED in (info.error.get("tags") or [])
+    if summary is None and abandoned and isinstance(info.argument, dict):
+        # Its orchestrator died mid-run, so no summary says what failed: run its argument
+        # again whole; every partition it committed skips as unchanged.
+        console.print(f"execution {info.id} was abandoned: {escape(info.error_message)}")
+        reruns = [info.argument]
+    elif summary is None:
         if info.state == "SUCCEEDED":
             console.print(f"nothing to rerun: execution {info.id} succeeded")
             return True
@@ -134,7 +141,10 @@ def _rerun_execution(
             "with baton run or baton backfill",
             param_hint="--execution",
         )
-    reruns = execution_reruns(summary, info.argument if isinstance(info.argument, dict) else None)
+    else:
+        reruns = execution_reruns(
+            summary, info.argument if isinstance(info.argument, dict) else None
+        )
     if not reruns:
         console.print(f"nothing to rerun: no partition failed in execution {info.id}")
         return True

@@ -30,6 +30,7 @@ from baton_cli.status import PartitionStatus, State, known_days, status_grid
 
 STATE_STYLE = {
     State.COMMITTED: "green",
+    State.DAMAGED: "bold magenta",
     State.STALE: "yellow",
     State.FAILED: "bold red",
     State.MISSING: "dim",
@@ -43,6 +44,8 @@ def _status_text(row: PartitionStatus, step: str) -> str:
         text = "committed" + (f" {share:.1%} q" if share else "")
     elif cell.state is State.FAILED:
         text = f"failed: {cell.reason}"
+    elif cell.state is State.DAMAGED:
+        text = "damaged: missing file" if "missing" in cell.message else "damaged"
     else:
         text = cell.state.value
     return f"[{STATE_STYLE[cell.state]}]{text}[/{STATE_STYLE[cell.state]}]"
@@ -84,9 +87,11 @@ def status_json(lake: str, dataset: str, grid: Sequence[PartitionStatus]) -> dic
     }
 
 
-def print_status(storage: Storage, name: str, dates: Sequence[date]) -> None:
-    """The status grid of `dates` as a table, then the totals."""
-    grid = status_grid(storage, datasets.get(name), dates)
+def print_status(
+    storage: Storage, name: str, dates: Sequence[date], *, verify: bool = False
+) -> None:
+    """The status grid of `dates` as a table, then the totals (and what is damaged)."""
+    grid = status_grid(storage, datasets.get(name), dates, verify=verify)
     table = Table("date", *STEPS, title=f"{name} in {storage.root}")
     for row in grid:
         table.add_row(row.day.isoformat(), *(_status_text(row, s) for s in STEPS))
@@ -96,6 +101,10 @@ def print_status(storage: Storage, name: str, dates: Sequence[date]) -> None:
         f"{doc['current']} of {doc['partitions']} partitions current; cells: "
         + ", ".join(f"{doc[s.value]} {s.value}" for s in State)
     )
+    for row in grid:
+        for cell in row.cells:
+            if cell.state is State.DAMAGED:
+                console.print(f"{row.day} {cell.step}: {cell.message}", markup=False)
 
 
 def status_cmd(
@@ -107,16 +116,26 @@ def status_cmd(
     end: DateOpt = None,
     dataset: DatasetOpt = None,
     as_json: JsonOpt = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="also compare every committed file's content digest with the recorded one "
+            "(reads each file locally; a metadata read per file on GCS)",
+        ),
+    ] = False,
 ) -> None:
-    """The partitions x steps grid, from the lake's manifests alone.
+    """The partitions x steps grid, from the lake's manifests and listings (no data read).
 
-    Cells are committed (with the quarantined share), stale (an input changed since), failed (with the step's reason) or missing. Without dates: every partition the lake holds anything for.
+    Cells are committed (with the quarantined share), damaged (a file the manifest names is missing or resized; with --verify, changed), stale (an input changed since), failed (with the step's reason) or missing. Without dates: every partition the lake holds anything for.
 
     Examples:
 
       baton status --start 2013-02-01 --end 2013-02-28
 
       baton status --start 2013-02-01 --end 2013-02-28 --json | jq '.totals'
+
+      baton status --date 2013-02-03 --verify
     """
     with exit_codes():
         settings = load_settings(environ=os.environ)
@@ -127,7 +146,7 @@ def status_cmd(
         else:
             dates = date_range(day, start, end)
         if as_json:
-            grid = status_grid(storage, datasets.get(name), dates)
+            grid = status_grid(storage, datasets.get(name), dates, verify=verify)
             typer.echo(json.dumps(status_json(storage.root, name, grid), indent=2))
             return
-        print_status(storage, name, dates)
+        print_status(storage, name, dates, verify=verify)

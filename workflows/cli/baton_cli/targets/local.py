@@ -10,6 +10,7 @@ from typing import Any
 
 from baton.config import Settings
 from baton.errors import ConfigError
+from baton.storage import classify_local_failure
 from baton_cli.targets.protocol import ExecutionInfo, JobRun, job_overrides, short_id
 from baton_engine import EngineError
 from baton_twin.execution_info import execution_info
@@ -62,6 +63,13 @@ class LocalTarget:
             )
         except EngineError as err:  # the YAML or the argument, as the service would refuse it
             raise ConfigError(err.message, reason=err.reason) from err
+        except OSError as err:  # its record cannot be written (a full disk): say where
+            failure = classify_local_failure(
+                err, "record the execution in", self.settings.home / "executions"
+            )
+            if failure is None:
+                raise
+            raise failure from err
         return self.get(execution_id)
 
     def get(self, execution_id: str) -> ExecutionInfo:
