@@ -64,7 +64,7 @@ VERBS: Mapping[str, Verb] = {
         Verb(
             "status",
             "baton_cli.commands.status:status_cmd",
-            "The partitions x steps grid, from the lake's manifests alone.",
+            "The partitions x steps grid, from the lake's manifests and listings (no data read).",
         ),
         Verb(
             "serve",
