@@ -8,19 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-BASE_APIS = (
-    "artifactregistry.googleapis.com",
-    "bigquery.googleapis.com",
-    "cloudscheduler.googleapis.com",
-    "iam.googleapis.com",
-    "logging.googleapis.com",
-    "monitoring.googleapis.com",
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-    "storage.googleapis.com",
-    "workflowexecutions.googleapis.com",
-    "workflows.googleapis.com",
-)
+import baton.apis
+
+BASE_APIS = baton.apis.BASE_APIS
 TRIGGER_APIS = (
     "eventarc.googleapis.com",
     "eventarcpublishing.googleapis.com",

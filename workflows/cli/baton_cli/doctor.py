@@ -17,23 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from baton.apis import BASE_APIS
 from baton.jobs import Job
 from baton_cli.exit_codes import OperatorExit
 
-REQUIRED_APIS = (
-    # infra/baton_infra/apis.py BASE_APIS (tests/cli/test_doctor_checks.py keeps them equal).
-    "artifactregistry.googleapis.com",
-    "bigquery.googleapis.com",
-    "cloudscheduler.googleapis.com",
-    "iam.googleapis.com",
-    "logging.googleapis.com",
-    "monitoring.googleapis.com",
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-    "storage.googleapis.com",
-    "workflowexecutions.googleapis.com",
-    "workflows.googleapis.com",
-)
+REQUIRED_APIS = BASE_APIS
 EXECUTIONS_API = "https://workflowexecutions.googleapis.com/v1"
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 

@@ -22,27 +22,14 @@ from typing import Any
 from google.cloud import run_v2
 from google.protobuf import json_format
 
+from baton.apis import BASE_APIS
 from baton.jobs import Job, load_jobs
 from baton_twin.server.api_error import ApiError
 
 TWIN_IMAGE_TAG = "twin"
 EXECUTIONS_API = "https://workflowexecutions.googleapis.com/v1"
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
-ENABLED_APIS = (
-    # The services baton's stack enables (infra/baton_infra/apis.py BASE_APIS; a test keeps the
-    # two lists equal, since the twin may not import infra).
-    "artifactregistry.googleapis.com",
-    "bigquery.googleapis.com",
-    "cloudscheduler.googleapis.com",
-    "iam.googleapis.com",
-    "logging.googleapis.com",
-    "monitoring.googleapis.com",
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-    "storage.googleapis.com",
-    "workflowexecutions.googleapis.com",
-    "workflows.googleapis.com",
-)
+ENABLED_APIS = BASE_APIS  # the services baton's stack enables
 
 
 def _account(project: str, account_id: str) -> str:
