@@ -9,38 +9,16 @@ when its condition holds for `projects/_/buckets/<bucket>/objects/<name>`
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TextIO
 
-from baton_infra.access import object_name
+from baton.lake_access import condition_holds, object_name
+from baton.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_infra.iam_graph import Grant, iam_graph
 from baton_infra.mock_runtime import Recording
-from baton_infra.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_infra.stack_config import StackConfig
 
-_TERM = re.compile(r'(!?)resource\.name\.(startsWith|endsWith)\("([^"]*)"\)\Z')
 STORAGE_AGENT_DOMAIN = "@gs-project-accounts.iam.gserviceaccount.com"
-
-
-def condition_holds(expression: str | None, resource_name: str) -> bool:
-    """Evaluate a baton lake condition (`&&` of [!]resource.name.startsWith/endsWith) on a
-    name. Any other CEL is refused rather than guessed."""
-    if expression is None:
-        return True
-    for term in expression.split("&&"):
-        match = _TERM.match(term.strip())
-        if match is None:
-            raise ValueError(f"condition term the model cannot evaluate: {term.strip()!r}")
-        negated, test, value = match.groups()
-        hit = (
-            resource_name.startswith(value)
-            if test == "startsWith"
-            else resource_name.endswith(value)
-        )
-        if hit == bool(negated):
-            return False
-    return True
 
 
 @dataclass(frozen=True)

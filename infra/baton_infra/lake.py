@@ -8,7 +8,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from baton.lake import QUARANTINE
-from baton_infra.access import object_name
+from baton.lake_access import object_name
 
 
 @dataclass(frozen=True)

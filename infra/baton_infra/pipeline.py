@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from baton_infra.access import READ_ROLE, attempt_records_condition
+from baton.lake_access import READ_ROLE, attempt_records_condition
 from baton_infra.identity import member, project_role, service_account
 from baton_infra.step_job import StepJob
 

@@ -8,7 +8,7 @@ import pulumi
 
 from baton import datasets
 from baton.jobs import load_jobs
-from baton_infra.access import STEP_LAKE_ACCESS
+from baton.lake_access import STEP_LAKE_ACCESS
 from baton_infra.alerting import Alerting, AlertingArgs
 from baton_infra.apis import BASE_APIS, TRIGGER_APIS, ProjectApis, ProjectApisArgs
 from baton_infra.lake import DataLake, DataLakeArgs

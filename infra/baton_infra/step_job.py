@@ -10,7 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from baton.jobs import Job
-from baton_infra.access import READ_ROLE, WRITE_ROLE, LakeAccess, prefix_condition
+from baton.lake_access import READ_ROLE, WRITE_ROLE, LakeAccess, prefix_condition
 from baton_infra.identity import member, project_role, service_account
 from baton_infra.stack_config import secret_env_name
 

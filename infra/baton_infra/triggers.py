@@ -14,7 +14,7 @@ import pulumi_gcp as gcp
 
 from baton.dataset import Dataset
 from baton.lake import LANDING
-from baton_infra.access import object_name
+from baton.lake_access import object_name
 from baton_infra.identity import member, project_role, service_account
 
 EXECUTIONS_API = "https://workflowexecutions.googleapis.com/v1"

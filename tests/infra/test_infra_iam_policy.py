@@ -9,7 +9,7 @@ from typing import Any
 
 from baton import datasets
 from baton.jobs import load_jobs
-from baton_infra.access import REFERENCE_PREFIX, STEP_LAKE_ACCESS
+from baton.lake_access import REFERENCE_PREFIX, STEP_LAKE_ACCESS
 from baton_infra.iam_graph import Grant, iam_graph, is_iam_type
 
 VIEW, USE = "roles/storage.objectViewer", "roles/storage.objectUser"

@@ -1,7 +1,7 @@
 """IAM as GCP checks it: every identity of the deployed stack holds each permission its runtime
 calls need, on the resource it is checked on (IAM conditions evaluated on concrete object
 names), and no grant goes beyond what some call needs. The calls and the roles' permissions
-are tables written from Google's documentation (baton_infra.permission_model), not from the
+are tables written from Google's documentation (baton.permission_model), not from the
 program, so a wrong or missing grant shows here."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from infra_stacks import FULL, ROOT, run
 
+from baton.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_infra.effective_access import (
     Need,
     condition_holds,
@@ -20,7 +21,6 @@ from baton_infra.effective_access import (
 )
 from baton_infra.iam_graph import is_iam_type
 from baton_infra.mock_runtime import Recording, config_values
-from baton_infra.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_infra.plan import EXAMPLE_STACK
 
 

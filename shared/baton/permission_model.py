@@ -2,7 +2,8 @@
 the resource that permission is checked on (one citation per row), and the permissions of the
 predefined roles the program grants.
 
-`effective_access` evaluates these tables against the grants a run of the program makes. The
+infra's `effective_access` evaluates these tables against the grants a run of the program
+makes; `baton doctor` evaluates them against the IAM policies a deployment holds. The
 tables are written from Google's documentation, not from the program: a grant that covers no
 call here, or a call no grant covers, is a finding.
 
