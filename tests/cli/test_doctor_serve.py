@@ -66,9 +66,37 @@ def test_the_served_deployment_passes_every_check_and_prints_each(served):
         "scheduler baton-daily",
         "bucket baton-local-lake",
         "dataset baton-local:baton",
+        "iam baton-extract storage",
+        "iam baton-load bigquery",
+        "iam baton-workflow run",
+        "iam baton-scheduler workflows",
     ):
         assert line(output, name).startswith("ok"), name
-    assert "22 of 22 checks passed" in output
+    assert "31 of 31 checks passed" in output
+
+
+def test_a_served_policy_without_polling_fails_the_workflows_run_check_with_the_fix(served):
+    iam = served.deployment.policies
+    (polling,) = iam.custom_roles
+    saved = iam.custom_roles[polling]
+    iam.custom_roles[polling] = ["run.executions.get"]
+    try:
+        code, output = doctor(served)
+    finally:
+        iam.custom_roles[polling] = saved
+    assert code == 1
+    assert line(output, "iam baton-workflow run").startswith("fail")
+    assert "run.operations.get on project" in output
+    assert "custom role projects/baton-local/roles/baton_workflow_polls_jobs" in output
+
+
+def test_the_served_lake_policy_refuses_a_read_below_version_3_as_gcs_does(served):
+    import requests
+
+    url = f"{served.rest_endpoint}/storage/v1/b/baton-local-lake/iam"
+    assert requests.get(url, timeout=10).status_code == 400
+    policy = requests.get(url, params={"optionsRequestedPolicyVersion": 3}, timeout=10).json()
+    assert policy["version"] == 3 and all("condition" in b for b in policy["bindings"])
 
 
 def test_a_deployed_workflow_with_another_source_fails_the_source_check_and_exits_1(served):

@@ -148,3 +148,29 @@ def test_every_resource_belongs_to_a_component(full):
     components = {r.urn for r in full.resources if r.type.startswith("baton:infra:")}
     orphans = [r.name for r in full.resources if r.custom and r.parent not in components]
     assert not orphans
+
+
+def test_the_twin_serves_the_grants_the_program_makes(full):
+    # `baton serve` answers doctor's getIamPolicy reads from baton_twin.server.deployed_iam;
+    # it models a stack without the landing trigger and source secrets.
+    from baton_twin.server.deployed_iam import stack_bindings
+
+    program = {
+        (g.identity, g.role, g.resource, g.expression)
+        for g in iam_graph(full)
+        if g.identity != "baton-trigger" and not g.resource.startswith(("secret ", "topic "))
+    }
+    sa = "@acme-data.iam.gserviceaccount.com"
+    names = {"project": PROJECT, "bucket": LAKE, "dataset": "dataset baton"}
+    served = {
+        (
+            b.member.removeprefix("serviceAccount:").removesuffix(sa),
+            b.role,
+            names.get(b.resource, f"job baton-{b.resource.removeprefix('job ')}"),
+            b.expression,
+        )
+        for b in stack_bindings(
+            "acme-data", "baton", "acme-lake", "", tuple(j.name for j in load_jobs())
+        )
+    }
+    assert served == program

@@ -14,13 +14,27 @@ with an authorized session (google-auth), which spares four client libraries:
   https://cloud.google.com/storage/docs/json_api/v1/buckets/get
 - GET https://bigquery.googleapis.com/bigquery/v2/projects/{p}/datasets/{d}
   https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets/get
+The IAM reads of the identity checks (doctor_iam.py), all asking for policy version 3 so
+conditional bindings come back ("Requests for policies with any conditional role bindings must
+specify version 3"):
+- POST https://cloudresourcemanager.googleapis.com/v3/projects/{p}:getIamPolicy
+  https://cloud.google.com/resource-manager/reference/rest/v3/projects/getIamPolicy
+- JobsClient.get_iam_policy (GET /v2/{job}:getIamPolicy)
+  https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.jobs/getIamPolicy
+- GET https://storage.googleapis.com/storage/v1/b/{bucket}/iam?optionsRequestedPolicyVersion=3
+  https://cloud.google.com/storage/docs/json_api/v1/buckets/getIamPolicy
+- GET https://secretmanager.googleapis.com/v1/projects/{p}/secrets/{s}:getIamPolicy
+  https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets/getIamPolicy
+- GET https://iam.googleapis.com/v1/{custom role name} (its includedPermissions)
+  https://cloud.google.com/iam/docs/reference/rest/v1/projects.roles/get
 With an endpoint on loopback (`BATON_RUN_ENDPOINT` pointing at `baton serve`), every REST call
 goes to that root, anonymously.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from baton.errors import ConfigError
@@ -39,6 +53,7 @@ from baton_cli.doctor import (
     failed,
     workflow_env,
 )
+from baton_cli.doctor_iam import Policies, all_bindings, custom_roles, identity_checks
 from baton_cli.targets.config import OpsConfig
 from baton_cli.targets.gcp import is_loopback
 
@@ -48,6 +63,9 @@ HOSTS = {
     "cloudscheduler": "https://cloudscheduler.googleapis.com",
     "storage": "https://storage.googleapis.com",
     "bigquery": "https://bigquery.googleapis.com",
+    "resourcemanager": "https://cloudresourcemanager.googleapis.com",
+    "secretmanager": "https://secretmanager.googleapis.com",
+    "iam": "https://iam.googleapis.com",
 }
 HTTP_STATUS = {
     400: "INVALID_ARGUMENT",
@@ -57,6 +75,7 @@ HTTP_STATUS = {
     429: "RESOURCE_EXHAUSTED",
 }
 TIMEOUT_S = 30.0
+POLICY_VERSION = 3
 
 
 def _api_status(err: Any) -> Unread:
@@ -115,12 +134,18 @@ class GcpReader:
     def _client_options(self) -> dict[str, str] | None:
         return {"api_endpoint": self.config.run_endpoint} if self.config.run_endpoint else None
 
-    def get_json(self, api: str, path: str) -> Read:
-        """GET {root of api}{path}: the JSON body, or Unread with the API's status."""
+    def get_json(self, api: str, path: str, body: Mapping[str, Any] | None = None) -> Read:
+        """GET {root of api}{path} (POST `body` when given): the JSON body, or Unread with the
+        API's status."""
         import requests
 
+        url = self._root(api) + path
         try:
-            answer = self.session.get(self._root(api) + path, timeout=TIMEOUT_S)
+            answer = (
+                self.session.get(url, timeout=TIMEOUT_S)
+                if body is None
+                else self.session.post(url, json=body, timeout=TIMEOUT_S)
+            )
         except requests.RequestException as err:
             return Unread("UNAVAILABLE", f"{api}: {err}")
         try:
@@ -164,19 +189,24 @@ class GcpReader:
             return _api_status(err)
         return json_format.MessageToDict(workflows_v1.Workflow.pb(found))
 
+    def _jobs_client(self) -> Any:
+        from google.cloud import run_v2
+
+        if self._jobs is None:
+            self._jobs = run_v2.JobsClient(
+                transport="rest",
+                credentials=self._credentials(),
+                client_options=self._client_options(),
+            )
+        return self._jobs
+
     def job(self, name: str) -> Read:
         """Cloud Run jobs.get through JobsClient."""
         from google.cloud import run_v2
         from google.protobuf import json_format
 
         try:
-            if self._jobs is None:
-                self._jobs = run_v2.JobsClient(
-                    transport="rest",
-                    credentials=self._credentials(),
-                    client_options=self._client_options(),
-                )
-            found = self._jobs.get_job(name=name, timeout=TIMEOUT_S)
+            found = self._jobs_client().get_job(name=name, timeout=TIMEOUT_S)
         except ConfigError:
             raise
         except Exception as err:
@@ -194,6 +224,48 @@ class GcpReader:
     def dataset(self, project: str, dataset: str) -> Read:
         """BigQuery datasets.get."""
         return self.get_json("bigquery", f"/bigquery/v2/projects/{project}/datasets/{dataset}")
+
+    # -- the IAM reads
+
+    def project_policy(self, project: str) -> Read:
+        """Resource Manager projects.getIamPolicy (version 3)."""
+        body = {"options": {"requestedPolicyVersion": POLICY_VERSION}}
+        return self.get_json("resourcemanager", f"/v3/projects/{project}:getIamPolicy", body)
+
+    def job_policy(self, name: str) -> Read:
+        """Cloud Run jobs.getIamPolicy through JobsClient (version 3)."""
+        from google.iam.v1 import iam_policy_pb2, options_pb2
+        from google.protobuf import json_format
+
+        request = iam_policy_pb2.GetIamPolicyRequest(
+            resource=name,
+            options=options_pb2.GetPolicyOptions(requested_policy_version=POLICY_VERSION),
+        )
+        try:
+            found = self._jobs_client().get_iam_policy(request=request, timeout=TIMEOUT_S)
+        except ConfigError:
+            raise
+        except Exception as err:
+            return _api_status(err)
+        return json_format.MessageToDict(found)
+
+    def bucket_policy(self, bucket: str) -> Read:
+        """Storage buckets.getIamPolicy (version 3: the lake's grants are conditional)."""
+        return self.get_json(
+            "storage", f"/storage/v1/b/{bucket}/iam?optionsRequestedPolicyVersion={POLICY_VERSION}"
+        )
+
+    def secret_policy(self, project: str, secret: str) -> Read:
+        """Secret Manager secrets.getIamPolicy (version 3)."""
+        return self.get_json(
+            "secretmanager",
+            f"/v1/projects/{project}/secrets/{secret}:getIamPolicy"
+            f"?options.requestedPolicyVersion={POLICY_VERSION}",
+        )
+
+    def role(self, name: str) -> Read:
+        """IAM roles.get of a custom role (`projects/{p}/roles/{id}`)."""
+        return self.get_json("iam", f"/v1/{name}")
 
     def close(self) -> None:
         """Close the clients and the session."""
@@ -228,5 +300,46 @@ def gcp_checks(
             )
         )
     checks += check_bucket(lake, reader.bucket(lake))
-    checks += check_dataset(expected.project, dataset, reader.dataset(expected.project, dataset))
-    return checks
+    dataset_read = reader.dataset(expected.project, dataset)
+    checks += check_dataset(expected.project, dataset, dataset_read)
+    jobs = {job.name: reader.job(expected.job_name(job.name)) for job in expected.jobs}
+    policies = read_policies(reader, expected, jobs, dataset_read, lake, workflow_env(workflow))
+    return checks + identity_checks(expected, policies)
+
+
+def job_secrets(job: Read) -> list[str]:
+    """The secrets a job's containers read through env `valueSource.secretKeyRef`."""
+    if isinstance(job, Unread):
+        return []
+    task = (job.get("template") or {}).get("template") or {}
+    return sorted(
+        {
+            ref["secret"].rsplit("/", 1)[-1]
+            for container in task.get("containers") or []
+            for env in container.get("env") or []
+            if (ref := (env.get("valueSource") or {}).get("secretKeyRef") or {}).get("secret")
+        }
+    )
+
+
+def read_policies(
+    reader: GcpReader,
+    expected: Expected,
+    jobs: Mapping[str, Read],
+    dataset: Read,
+    lake: str,
+    env: Mapping[str, str],
+) -> Policies:
+    """Every IAM policy the identity checks need, then the custom roles they name."""
+    secrets = sorted({s for job in jobs.values() for s in job_secrets(job)})
+    policies = Policies(
+        project=reader.project_policy(expected.project),
+        jobs={step: reader.job_policy(expected.job_name(step)) for step in jobs},
+        bucket=reader.bucket_policy(lake),
+        dataset=dataset,
+        lake_bucket=lake,
+        lake_prefix=env.get("BATON_LAKE_PREFIX", ""),
+        secrets={s: reader.secret_policy(expected.project, s) for s in secrets},
+    )
+    roles = {name: reader.role(name) for name in custom_roles(all_bindings(policies))}
+    return replace(policies, roles=roles)

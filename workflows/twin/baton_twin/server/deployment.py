@@ -9,6 +9,8 @@ Shapes follow the REST references (proto3 JSON, camelCase):
 - Cloud Scheduler `jobs.get`: https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs
 - Cloud Storage `buckets.get`: https://cloud.google.com/storage/docs/json_api/v1/buckets/get
 - BigQuery `datasets.get`: https://cloud.google.com/bigquery/docs/reference/rest/v2/datasets/get
+- the IAM policies (deployed_iam.py): project, each job, the bucket, the dataset's access entries
+  and the custom polling role
 
 The twin never fires the schedule, so its scheduler job is reported PAUSED.
 """
@@ -25,6 +27,7 @@ from google.protobuf import json_format
 from baton.apis import BASE_APIS
 from baton.jobs import Job, load_jobs
 from baton_twin.server.api_error import ApiError
+from baton_twin.server.deployed_iam import DeployedIam, deployed_iam
 
 TWIN_IMAGE_TAG = "twin"
 EXECUTIONS_API = "https://workflowexecutions.googleapis.com/v1"
@@ -47,12 +50,18 @@ class TwinDeployment:
     lake_bucket: str
     bq_dataset: str
     bq_location: str = "US"
+    lake_prefix: str = ""
     enabled_apis: set[str] = field(default_factory=lambda: set(ENABLED_APIS))
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    iam: DeployedIam | None = None
 
     def __post_init__(self) -> None:
         if not self.jobs:
             self.jobs = {job.name: self._job(job) for job in load_jobs()}
+        if self.iam is None:
+            self.iam = deployed_iam(
+                self.project, self.name, self.lake_bucket, self.lake_prefix, tuple(self.jobs)
+            )
 
     @property
     def name(self) -> str:
@@ -157,7 +166,33 @@ class TwinDeployment:
             "id": f"{project}:{dataset}",
             "datasetReference": {"projectId": project, "datasetId": dataset},
             "location": self.bq_location,
-            "access": [{"role": "OWNER", "specialGroup": "projectOwners"}],
+            "access": [
+                {"role": "OWNER", "specialGroup": "projectOwners"},
+                *self.policies.dataset_access(),
+            ],
+        }
+
+    @property
+    def policies(self) -> DeployedIam:
+        """The served IAM (set in __post_init__)."""
+        assert self.iam is not None
+        return self.iam
+
+    def job_policy(self, name: str, requested_version: int) -> dict[str, Any]:
+        """Cloud Run jobs.getIamPolicy of one of the stack's jobs."""
+        step = next((s for s, job in self.jobs.items() if job["name"] == name), None)
+        if step is None:
+            raise ApiError("NOT_FOUND", f"Resource '{name}' was not found")
+        return self.policies.resource_policy(f"job {step}", requested_version)
+
+    def bucket_policy(self, bucket: str, requested_version: int) -> dict[str, Any]:
+        """Storage buckets.getIamPolicy of the lake bucket."""
+        if bucket != self.lake_bucket:
+            raise ApiError("NOT_FOUND", "The specified bucket does not exist.")
+        return {
+            "kind": "storage#policy",
+            "resourceId": f"projects/_/buckets/{bucket}",
+            **self.policies.resource_policy("bucket", requested_version),
         }
 
     def _check_project(self, project: str) -> None:
@@ -175,5 +210,6 @@ def twin_deployment(
         job_prefix=user_env.get("BATON_JOB_PREFIX", "baton-"),
         workflow=workflow,
         lake_bucket=user_env.get("BATON_LAKE_BUCKET", ""),
+        lake_prefix=user_env.get("BATON_LAKE_PREFIX", ""),
         bq_dataset=bq_dataset,
     )

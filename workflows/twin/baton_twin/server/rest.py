@@ -22,6 +22,7 @@ from baton_twin.server.api_error import ApiError
 from baton_twin.server.console import Pages, error_page, render_console
 from baton_twin.server.deployment import TwinDeployment
 from baton_twin.server.executions import WorkflowExecutions
+from baton_twin.server.iam_routes import iam_routes
 from baton_twin.server.jobs import CloudRunJobs
 from baton_twin.server.workflows_api import DeployedWorkflows
 
@@ -76,7 +77,7 @@ class Api:
         if deployed is not None:
             self.routes += deployed_workflow_routes(deployed)
         if deployment is not None:
-            self.routes += deployment_routes(deployment)
+            self.routes += deployment_routes(deployment) + iam_routes(deployment)
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Any:
         """The JSON answer of one API request; ApiError for refusals."""
