@@ -1,7 +1,8 @@
 """The warehouse behind one interface: replace one partition of a table from lake Parquet.
 
 DuckDB (`$BATON_HOME/warehouse.duckdb`, the local default) or BigQuery (load jobs into
-`table$YYYYMMDD` with WRITE_TRUNCATE). Both load only from Parquet the lake already holds.
+`table$YYYYMMDD` with WRITE_TRUNCATE). Both load only from Parquet the lake already holds; both
+count a partition's rows and drop a table for `baton doctor --canary`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ class Warehouse(Protocol):
 
     def describe(self) -> str:
         """Where the data went, for manifests and logs."""
+        ...
+
+    def partition_rows(self, table: TableSpec, day: date) -> int | None:
+        """The rows partition `day` of `table` holds (None when the table does not exist)."""
+        ...
+
+    def drop_table(self, name: str) -> bool:
+        """Delete table `name` if it exists (the canary's cleanup); whether it existed."""
         ...
 
 

@@ -133,3 +133,35 @@ class BigQueryWarehouse:
                 reason="load_mismatch",
             )
         return loaded
+
+    def partition_rows(self, table: TableSpec, day: date) -> int | None:
+        """COUNT(*) of the partition by a query job (tables.getData on the table)."""
+        from google.api_core import exceptions as gexc
+        from google.cloud import bigquery
+
+        name = f"`{self.project}.{self.dataset}.{table.name}`"
+        config = bigquery.QueryJobConfig(
+            query_parameters=[bigquery.ScalarQueryParameter("day", "DATE", day)]
+        )
+        part = table.destination.partition_column
+        try:
+            rows = self.client.query(
+                f"SELECT COUNT(*) AS n FROM {name} WHERE `{part}` = @day",
+                job_config=config,
+                location=self.location,
+            ).result()
+        except gexc.NotFound:
+            return None
+        return int(next(iter(rows))["n"])
+
+    def drop_table(self, name: str) -> bool:
+        """tables.delete (`not_found_ok`): https://cloud.google.com/bigquery/docs/managing-tables#deleting_a_table"""
+        from google.api_core import exceptions as gexc
+
+        table = f"{self.project}.{self.dataset}.{name}"
+        try:
+            self.client.get_table(table)
+        except gexc.NotFound:
+            return False
+        self.client.delete_table(table, not_found_ok=True)
+        return True

@@ -160,6 +160,38 @@ class DuckDBWarehouse:
             with contextlib.suppress(duckdb.Error):
                 con.close()
 
+    def _exists(self, con: duckdb.DuckDBPyConnection, name: str) -> bool:
+        found = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()
+        return bool(found and found[0])
+
+    def partition_rows(self, table: TableSpec, day: date) -> int | None:
+        if not self.path.is_file():
+            return None
+        con = self._connect()
+        try:
+            if not self._exists(con, table.name):
+                return None
+            part = _quote(table.destination.partition_column)
+            (rows,) = con.execute(
+                f"SELECT count(*) FROM {_quote(table.name)} WHERE {part} = ?", [day]
+            ).fetchone() or (0,)
+            return int(rows)
+        finally:
+            con.close()
+
+    def drop_table(self, name: str) -> bool:
+        if not self.path.is_file():
+            return False
+        con = self._connect()
+        try:
+            existed = self._exists(con, name)
+            con.execute(f"DROP TABLE IF EXISTS {_quote(name)}")
+            return existed
+        finally:
+            con.close()
+
     def _raise_if_full(self, err: duckdb.Error) -> None:
         """A full disk or quota under the warehouse is the sink's condition: unavailable, with
         the file and the free space (DuckDB rolled the partition back)."""

@@ -105,8 +105,7 @@ VERBS: Mapping[str, Verb] = {
         Verb(
             "doctor",
             "baton_cli.commands.doctor:doctor_cmd",
-            "Check that a deployment will run: APIs, workflow source, jobs, schedule, lake, "
-            "warehouse.",
+            "Check that a deployment will run: APIs, workflow, jobs, schedule, lake, warehouse, IAM.",
         ),
         Verb(
             "demo",

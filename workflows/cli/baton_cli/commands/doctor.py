@@ -1,6 +1,7 @@
 """`baton doctor`: whether a deployment (or the local twin) will run, one ok/fail line per check
-with the fix. Exit 0 when all hold; 1 when the deployment differs from what `pulumi up` makes;
-5 when a read was refused (IAM); 75 when an API could not be reached; 3 for a bad setting."""
+with the fix; with --canary, then one real execution on the reserved canary dataset. Exit 0 when
+all hold; 1 when the deployment differs from what `pulumi up` makes or the canary failed; 5 when
+a read or write was refused (IAM); 75 when an API could not be reached; 3 for a bad setting."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from baton.config import Settings
+from baton.datasets.canary import NAME as CANARY_NAME
 from baton.errors import ConfigError
 from baton.jobs import load_jobs
-from baton_cli.doctor import Check, Expected, exit_code
+from baton.storage import open_storage
+from baton.warehouse import open_warehouse
+from baton_cli.doctor import Check, Expected, exit_code, failed
+from baton_cli.doctor_canary import DEFAULT_TIMEOUT_S
 from baton_cli.options import (
     ProjectOpt,
     RegionOpt,
@@ -24,6 +30,8 @@ from baton_cli.options import (
     exit_codes,
     load_config,
 )
+from baton_cli.targets.config import OpsConfig
+from baton_cli.targets.gcp import is_loopback
 
 
 def _images(path: Path | None) -> dict[str, str] | None:
@@ -56,6 +64,31 @@ def _print(checks: list[Check]) -> None:
     console.print(f"{len(checks) - bad} of {len(checks)} checks passed")
 
 
+def _canary(settings: Settings, config: OpsConfig, timeout_s: float) -> list[Check]:
+    from baton_cli.doctor_canary import Canary, run_canary
+    from baton_cli.targets import open_target
+
+    root = settings.lake_root
+    if (
+        config.target == "gcp"
+        and not root.startswith("gs://")
+        and not is_loopback(config.run_endpoint)
+    ):
+        return [
+            failed(
+                "canary landing",
+                f"BATON_LAKE={root} is not the deployed gs:// lake",
+                "export BATON_LAKE=gs://<lake bucket>[/<baton:lakePrefix>] (and "
+                "BATON_WAREHOUSE=bigquery BATON_BQ_PROJECT=<project>) before --canary",
+            )
+        ]
+    storage = open_storage(root)
+    warehouse = open_warehouse(settings, storage, "doctor-canary")
+    with open_target(config, settings, os.environ, parallelism=1) as target:
+        poll_s = 0.2 if config.target == "local" or is_loopback(config.run_endpoint) else 2.0
+        return run_canary(Canary(storage, target, warehouse, timeout_s=timeout_s, poll_s=poll_s))
+
+
 def doctor_cmd(
     target: TargetOpt = None,
     project: ProjectOpt = None,
@@ -69,16 +102,30 @@ def doctor_cmd(
             dir_okay=False,
         ),
     ] = None,
+    canary: Annotated[
+        bool,
+        typer.Option(
+            "--canary",
+            help="then run the deployed workflow once on the reserved canary dataset "
+            f"({CANARY_NAME}) and remove everything it made",
+        ),
+    ] = False,
+    canary_timeout: Annotated[
+        float,
+        typer.Option(help="seconds the canary execution may take before it is cancelled", min=1),
+    ] = DEFAULT_TIMEOUT_S,
 ) -> None:
-    """Check that a deployment will run: APIs, workflow source, jobs, schedule, lake, warehouse.
+    """Check that a deployment will run: APIs, workflow, jobs, schedule, lake, warehouse, IAM.
 
-    --target gcp reads the deployment through Google's APIs (with BATON_RUN_ENDPOINT on loopback, from `baton serve`); --target local checks the local twin: lake, warehouse, jobs, YAML. Exit 0 all hold, 1 the deployment differs, 5 a read was refused, 75 an API was unreachable.
+    --target gcp reads the deployment through Google's APIs (with BATON_RUN_ENDPOINT on loopback, from `baton serve`), including every runtime identity's IAM policies; --target local checks the local twin: lake, warehouse, jobs, YAML. --canary then runs one execution through all four jobs on the canary dataset, checks its rows and table, and cleans up. Exit 0 all hold, 1 the deployment differs or the canary failed, 5 a read was refused, 75 an API was unreachable.
 
     Examples:
 
       baton doctor --target gcp --project my-project --region europe-west1
 
-      baton doctor --target local
+      baton doctor --target gcp --canary
+
+      baton doctor --target local --canary
     """
     with exit_codes():
         settings, config = load_config(target, project, region, workflow)
@@ -110,6 +157,8 @@ def doctor_cmd(
                 checks = gcp_checks(reader, expected, bucket=bucket, dataset=dataset)
             finally:
                 reader.close()
+        if canary:
+            checks += _canary(settings, config, canary_timeout)
     _print(checks)
     code = exit_code(checks)
     if code:

@@ -1,0 +1,158 @@
+"""`baton doctor --canary` for real: one execution of the pipeline on the reserved canary dataset
+through the four real step processes, its rows and table checked, and everything it made removed
+(also when it fails), leaving the user's data as it was. `--target local` runs the local engine;
+`--target gcp` drives `baton serve` through the official clients (a directory lake: the twin's
+jobs load DuckDB, which reads a local lake)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from lakes import Lake, committed_snapshot
+from typer.testing import CliRunner
+
+from baton.config import load_settings
+from baton.datasets import canary
+from baton.storage import LocalStorage
+from baton.warehouse import TableSpec
+from baton.warehouse.duckdb_warehouse import DuckDBWarehouse
+from baton_cli.app import app
+from baton_twin.server import ServeOptions, Server, build_server
+
+PROJECT, REGION = "baton-local", "local"
+
+
+def _environ(home: Path) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "GOOGLE_"))}
+    environ["BATON_HOME"] = str(home)
+    return environ
+
+
+def line(output: str, name: str) -> str:
+    (found,) = [row for row in output.splitlines() if row[6:].startswith(name + " ")]
+    return found
+
+
+def canary_leftovers(home: Path) -> list[str]:
+    lake = home / "lake"
+    return sorted(str(p.relative_to(lake)) for p in lake.rglob("*") if canary.NAME in p.parts)
+
+
+def landing(home: Path) -> dict[str, bytes]:
+    root = home / "lake" / "landing"
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+# -- the warehouse parts the canary needs (real DuckDB)
+
+
+def test_duckdb_counts_a_partition_and_drops_a_table(tmp_path):
+    import duckdb
+
+    path = tmp_path / "warehouse.duckdb"
+    spec = TableSpec.of_dataset(canary.DATASET)
+    warehouse = DuckDBWarehouse(path, LocalStorage(tmp_path))
+    assert warehouse.partition_rows(spec, canary.DAY) is None  # no file yet
+    with duckdb.connect(str(path)) as con:
+        con.execute(f'CREATE TABLE "{spec.name}" (flight_date DATE)')
+        con.execute(
+            f"INSERT INTO \"{spec.name}\" VALUES ('2013-01-01'), ('2013-01-01'), ('2013-01-02')"
+        )
+    assert warehouse.partition_rows(spec, date(2013, 1, 1)) == 2
+    assert warehouse.drop_table(spec.name) is True
+    assert warehouse.partition_rows(spec, canary.DAY) is None
+    assert warehouse.drop_table(spec.name) is False
+
+
+def test_the_canary_dataset_is_reserved_apart_from_every_user_table():
+    from baton import datasets
+
+    others = [d for name, d in datasets.BUILTIN.items() if name != canary.NAME]
+    tables = {d.destination.table for d in others} | {
+        m.destination.table for d in others for m in d.marts
+    }
+    canary_tables = {
+        canary.DATASET.destination.table,
+        *(m.destination.table for m in canary.DATASET.marts),
+    }
+    assert all(t.endswith(canary.TABLE_SUFFIX) for t in canary_tables)
+    assert not canary_tables & tables
+    assert all(canary.NAME in key.split("/") for key in canary.FILES)
+
+
+# -- end to end
+
+
+@pytest.mark.slow
+def test_doctor_local_canary_runs_all_four_jobs_checks_rows_and_removes_what_it_made(lake: Lake):
+    before, landed = committed_snapshot(lake), landing(lake.home)
+    result = CliRunner().invoke(
+        app, ["doctor", "--target", "local", "--canary"], env=_environ(lake.home)
+    )
+    assert result.exit_code == 0, result.output
+    for stage in (
+        "canary landing",
+        "canary execution",
+        "canary rows",
+        "canary table flights__canary",
+        "canary cleanup",
+    ):
+        assert line(result.output, stage).startswith("ok"), stage
+    assert "landed 6 = loaded 6 + quarantined 0" in result.output
+    assert canary_leftovers(lake.home) == []
+    assert committed_snapshot(lake) == before and landing(lake.home) == landed
+    settings = load_settings(environ=_environ(lake.home))
+    warehouse = DuckDBWarehouse(settings.duckdb_file, lake.storage)
+    assert warehouse.partition_rows(TableSpec.of_dataset(canary.DATASET), canary.DAY) is None
+
+
+@pytest.fixture(scope="module")
+def served(
+    seeded_template: Lake, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Path]]:
+    home = seeded_template.copy_to(tmp_path_factory.mktemp("canary") / "home").home
+    environ = _environ(home)
+    options = ServeOptions(PROJECT, REGION, "baton-pipeline", "127.0.0.1", 0, 0, fast_retries=True)
+    with build_server(load_settings(environ=environ), environ, options) as server:
+        yield server, home
+
+
+def doctor_gcp(served: tuple[Server, Path], *args: str) -> tuple[int, str]:
+    server, home = served
+    env = {
+        **_environ(home),
+        "BATON_GCP_PROJECT": PROJECT,
+        "BATON_GCP_REGION": REGION,
+        "BATON_WORKFLOWS_ENDPOINT": server.grpc_endpoint,
+        "BATON_RUN_ENDPOINT": server.rest_endpoint,
+    }
+    result = CliRunner().invoke(app, ["doctor", "--target", "gcp", "--canary", *args], env=env)
+    return result.exit_code, result.output
+
+
+@pytest.mark.slow
+def test_doctor_gcp_canary_runs_the_served_workflow_and_cleans_up(served):
+    _, home = served
+    landed = landing(home)
+    code, output = doctor_gcp(served)
+    assert code == 0, output
+    assert line(output, "canary execution").startswith("ok")
+    assert "landed 6 = loaded 6 + quarantined 0" in line(output, "canary rows")
+    assert line(output, "canary table flights__canary").startswith("ok")
+    assert line(output, "canary cleanup").startswith("ok")
+    assert canary_leftovers(home) == [] and landing(home) == landed
+
+
+def test_a_canary_that_cannot_start_still_removes_its_landing_files_and_exits_1(served):
+    _, home = served
+    code, output = doctor_gcp(served, "--workflow", "missing-pipeline")
+    assert code == 1
+    assert line(output, "canary landing").startswith("ok")
+    assert line(output, "canary execution").startswith("fail")
+    assert "canary rows" not in output
+    assert line(output, "canary cleanup").startswith("ok")
+    assert canary_leftovers(home) == []
