@@ -68,6 +68,13 @@ def test_duckdb_counts_a_partition_and_drops_a_table(tmp_path):
     assert warehouse.drop_table(spec.name) is False
 
 
+def test_the_canary_resolves_by_name_but_is_never_registered_so_nothing_watches_or_lists_it():
+    from baton import datasets
+
+    assert datasets.get(canary.NAME) is canary.DATASET
+    assert canary.NAME not in datasets.registry()
+
+
 def test_the_canary_dataset_is_reserved_apart_from_every_user_table():
     from baton import datasets
 

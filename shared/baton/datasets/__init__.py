@@ -13,9 +13,11 @@ from baton.datasets import canary, flights, flights_api, weather
 from baton.errors import ConfigError
 
 ENTRY_POINT_GROUP = "baton.datasets"
-BUILTIN = {
-    d.name: d for d in (flights.DATASET, weather.DATASET, flights_api.DATASET, canary.DATASET)
-}
+BUILTIN = {d.name: d for d in (flights.DATASET, weather.DATASET, flights_api.DATASET)}
+RESERVED = {canary.DATASET.name: canary.DATASET}
+"""Datasets baton runs for itself (`baton doctor --canary`): resolvable by name, so the step
+containers run them, but never in `registry()`, so infra grants, watches (landing trigger) and
+lists nothing for them, and no plugin may take their names."""
 DEFAULT_DATASET = flights.DATASET.name
 """The dataset a run works on when none is named (flag, BATON_DATASET or the argument)."""
 
@@ -29,12 +31,20 @@ def registry() -> dict[str, Dataset]:
             raise ConfigError(
                 f"entry point {ep.name} = {ep.value} is not a baton Dataset", reason="bad_plugin"
             )
+        if dataset.name in RESERVED:
+            raise ConfigError(
+                f"entry point {ep.name} = {ep.value}: dataset name {dataset.name!r} is reserved "
+                "for baton's canary; rename the dataset",
+                reason="bad_plugin",
+            )
         found[dataset.name] = dataset
     return found
 
 
 def get(name: str) -> Dataset:
     """The dataset called `name`, or a ConfigError listing the known ones."""
+    if name in RESERVED:
+        return RESERVED[name]
     known = registry()
     if name not in known:
         raise ConfigError(
