@@ -163,3 +163,40 @@ def test_a_canary_that_cannot_start_still_removes_its_landing_files_and_exits_1(
     assert "canary rows" not in output
     assert line(output, "canary cleanup").startswith("ok")
     assert canary_leftovers(home) == []
+
+
+def test_a_deployment_failing_a_check_gets_no_canary_run_and_says_why(tmp_path):
+    env = {"BATON_HOME": str(tmp_path / "home")}  # no lake, no warehouse folder: two checks fail
+    result = CliRunner().invoke(app, ["doctor", "--target", "local", "--canary"], env=env)
+    assert result.exit_code == 1
+    assert "not run: 2 check(s) above failed" in line(result.output, "canary")
+    assert not (tmp_path / "home").exists()
+
+
+class DeployedReads:
+    """What the GCP reader returns for a deployed stack (GCP cannot be reached from here)."""
+
+    loopback = False
+
+    def workflow(self, name: str) -> dict[str, object]:
+        return {"userEnvVars": {"BATON_LAKE_BUCKET": "acme-lake", "BATON_LAKE_PREFIX": "team-a"}}
+
+    def dataset(self, project: str, dataset: str) -> dict[str, object]:
+        return {"location": "europe-west1"}
+
+
+def test_on_gcp_the_canary_acts_on_the_deployed_lake_and_bigquery_dataset(tmp_path):
+    from baton.jobs import load_jobs
+    from baton_cli.doctor import Expected
+    from baton_cli.doctor_gcp import deployed_settings
+
+    expected = Expected("acme-data", "europe-west1", "baton", "baton-pipeline", "", load_jobs())
+    settings = load_settings(environ={"BATON_HOME": str(tmp_path)})
+    found = deployed_settings(DeployedReads(), expected, settings, "baton")  # type: ignore[arg-type]
+    assert found.lake_root == "gs://acme-lake/team-a"
+    assert (found.warehouse, found.bq_project, found.bq_dataset, found.bq_location) == (
+        "bigquery",
+        "acme-data",
+        "baton",
+        "europe-west1",
+    )

@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from baton.config import Settings
 from baton.errors import ConfigError
 from baton_cli.doctor import (
     REQUIRED_APIS,
@@ -343,3 +344,30 @@ def read_policies(
     )
     roles = {name: reader.role(name) for name in custom_roles(all_bindings(policies))}
     return replace(policies, roles=roles)
+
+
+def deployed_settings(
+    reader: GcpReader, expected: Expected, settings: Settings, dataset: str
+) -> Settings:
+    """The lake and warehouse the canary acts on: the deployed ones, read from the deployed
+    workflow's BATON_LAKE_BUCKET / BATON_LAKE_PREFIX and the BigQuery dataset (its location),
+    unless BATON_LAKE / BATON_WAREHOUSE=bigquery already name them. On loopback (`baton
+    serve`) the settings stand as they are: the twin's lake and warehouse."""
+    if reader.loopback:
+        return settings
+    update: dict[str, Any] = {}
+    if not settings.lake_root.startswith("gs://"):
+        env = workflow_env(reader.workflow(expected.workflow_name))
+        if env.get("BATON_LAKE_BUCKET"):
+            prefix = env.get("BATON_LAKE_PREFIX", "")
+            update["lake"] = f"gs://{env['BATON_LAKE_BUCKET']}" + (f"/{prefix}" if prefix else "")
+    if settings.warehouse != "bigquery":
+        read = reader.dataset(expected.project, dataset)
+        location = settings.bq_location if isinstance(read, Unread) else read.get("location")
+        update.update(
+            warehouse="bigquery",
+            bq_project=expected.project,
+            bq_dataset=dataset,
+            bq_location=location or settings.bq_location,
+        )
+    return settings.model_copy(update=update)

@@ -77,9 +77,9 @@ def _canary(settings: Settings, config: OpsConfig, timeout_s: float) -> list[Che
         return [
             failed(
                 "canary landing",
-                f"BATON_LAKE={root} is not the deployed gs:// lake",
-                "export BATON_LAKE=gs://<lake bucket>[/<baton:lakePrefix>] (and "
-                "BATON_WAREHOUSE=bigquery BATON_BQ_PROJECT=<project>) before --canary",
+                f"the lake is {root}, not the deployed gs:// lake (the deployed workflow names "
+                "none)",
+                "export BATON_LAKE=gs://<lake bucket>[/<baton:lakePrefix>] before --canary",
             )
         ]
     storage = open_storage(root)
@@ -87,6 +87,23 @@ def _canary(settings: Settings, config: OpsConfig, timeout_s: float) -> list[Che
     with open_target(config, settings, os.environ, parallelism=1) as target:
         poll_s = 0.2 if config.target == "local" or is_loopback(config.run_endpoint) else 2.0
         return run_canary(Canary(storage, target, warehouse, timeout_s=timeout_s, poll_s=poll_s))
+
+
+def _canary_after(
+    checks: list[Check], settings: Settings, config: OpsConfig, timeout_s: float
+) -> list[Check]:
+    """The canary's stages, or why it did not run (a deployment failing a check would fail it
+    for that reason, and the check already names the fix)."""
+    bad = sum(not c.ok for c in checks)
+    if bad:
+        return [
+            failed(
+                "canary",
+                f"not run: {bad} check(s) above failed",
+                "fix them first, then baton doctor --canary again",
+            )
+        ]
+    return _canary(settings, config, timeout_s)
 
 
 def doctor_cmd(
@@ -134,7 +151,7 @@ def doctor_cmd(
 
             checks = local_checks(settings)
         else:
-            from baton_cli.doctor_gcp import GcpReader, gcp_checks
+            from baton_cli.doctor_gcp import GcpReader, deployed_settings, gcp_checks
             from baton_twin.local_engine import PIPELINE
 
             name = config.job_prefix.rstrip("-")
@@ -155,10 +172,12 @@ def doctor_cmd(
             reader = GcpReader(config)
             try:
                 checks = gcp_checks(reader, expected, bucket=bucket, dataset=dataset)
+                if canary:
+                    settings = deployed_settings(reader, expected, settings, dataset)
             finally:
                 reader.close()
         if canary:
-            checks += _canary(settings, config, canary_timeout)
+            checks += _canary_after(checks, settings, config, canary_timeout)
     _print(checks)
     code = exit_code(checks)
     if code:
