@@ -128,6 +128,7 @@ def test_after_the_deploy_baton_doctor_checks_the_deployment_and_its_failure_fai
     (call,) = [line for line in lines if " doctor " in line]
     assert call.startswith(".venv/bin/baton doctor --target gcp")
     assert "--images /workspace/images.json" in call
+    assert "--canary" in call.split(), "the canary run proves the deployment runs"
     assert "||" not in call and not call.endswith("&"), "a failed check must fail the step"
     # The jobs must run the digests this build pinned (written by the digests step).
     assert "/workspace/digests" in doctor["script"]
