@@ -173,3 +173,58 @@ def test_a_refused_project_policy_read_says_which_permission_doctor_needs_and_ex
     refused = by_name(checks)["iam policy project"]
     assert "resourcemanager.projects.getIamPolicy" in refused.fix
     assert exit_code(checks) is OperatorExit.PERMISSION
+
+
+def with_extract_secret(twin: TwinDeployment, granted: bool) -> Policies:
+    read = policies(twin)
+    bindings = (
+        [
+            {
+                "role": "roles/secretmanager.secretAccessor",
+                "members": [f"serviceAccount:baton-extract{SA}"],
+            }
+        ]
+        if granted
+        else []
+    )
+    return dataclasses.replace(read, secrets={"flights-api-token": {"bindings": bindings}})
+
+
+def test_the_secret_the_extract_job_reads_must_grant_it_access():
+    twin = deployment()
+    ok = by_name(identity_checks(EXPECTED, with_extract_secret(twin, True)))
+    assert ok["iam baton-extract secretmanager"].ok
+    missing = by_name(identity_checks(EXPECTED, with_extract_secret(twin, False)))
+    check = missing["iam baton-extract secretmanager"]
+    assert "secretmanager.versions.access on secret flights-api-token" in check.detail
+    assert check.fix == (
+        "pulumi up, or: gcloud secrets add-iam-policy-binding flights-api-token "
+        f"--project={PROJECT} --member=serviceAccount:baton-extract{SA} "
+        "--role=roles/secretmanager.secretAccessor"
+    )
+
+
+def test_the_secrets_doctor_reads_are_the_ones_the_jobs_env_references():
+    from baton_cli.doctor_gcp import job_secrets
+
+    env = [
+        {"name": "BATON_LAKE", "value": "gs://acme-lake"},
+        {
+            "name": "BATON_SECRET_FLIGHTS_API_TOKEN",
+            "valueSource": {"secretKeyRef": {"secret": "flights-api-token", "version": "latest"}},
+        },
+    ]
+    job = {"template": {"template": {"containers": [{"env": env}]}}}
+    assert job_secrets(job) == ["flights-api-token"]
+    assert job_secrets(Unread("NOT_FOUND", "gone")) == []
+
+
+def test_a_deployed_landing_trigger_is_checked_for_its_event_and_execution_rights():
+    twin = deployment()
+    trigger = f"serviceAccount:baton-trigger{SA}"
+    twin.policies.bindings.append(ServedBinding("project", "roles/workflows.invoker", trigger))
+    checks = by_name(identity_checks(EXPECTED, policies(twin)))
+    assert checks["iam baton-trigger workflows"].ok
+    eventarc = checks["iam baton-trigger eventarc"]
+    assert not eventarc.ok and "eventarc.events.receiveEvent on project" in eventarc.detail
+    assert "--role=roles/eventarc.eventReceiver" in eventarc.fix
