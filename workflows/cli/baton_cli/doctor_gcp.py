@@ -21,7 +21,8 @@ specify version 3"):
   https://cloud.google.com/resource-manager/reference/rest/v3/projects/getIamPolicy
 - JobsClient.get_iam_policy (GET /v2/{job}:getIamPolicy)
   https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.jobs/getIamPolicy
-- GET https://storage.googleapis.com/storage/v1/b/{bucket}/iam?optionsRequestedPolicyVersion=3
+- google-cloud-storage `Bucket.get_iam_policy(requested_policy_version=3)` (GET
+  /storage/v1/b/{bucket}/iam?optionsRequestedPolicyVersion=3)
   https://cloud.google.com/storage/docs/json_api/v1/buckets/getIamPolicy
 - GET https://secretmanager.googleapis.com/v1/projects/{p}/secrets/{s}:getIamPolicy
   https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets/getIamPolicy
@@ -99,6 +100,7 @@ class GcpReader:
         self._session: Any = None
         self._workflows: Any = None
         self._jobs: Any = None
+        self._storage: Any = None
 
     def _credentials(self) -> Any:
         from google.auth import default
@@ -251,10 +253,27 @@ class GcpReader:
         return json_format.MessageToDict(found)
 
     def bucket_policy(self, bucket: str) -> Read:
-        """Storage buckets.getIamPolicy (version 3: the lake's grants are conditional)."""
-        return self.get_json(
-            "storage", f"/storage/v1/b/{bucket}/iam?optionsRequestedPolicyVersion={POLICY_VERSION}"
-        )
+        """Storage buckets.getIamPolicy through google-cloud-storage (version 3: the lake's
+        grants are conditional), as the API's JSON."""
+        from google.cloud import storage
+
+        try:
+            if self._storage is None:
+                self._storage = storage.Client(
+                    project=self.config.project,
+                    credentials=self._credentials(),
+                    client_options={"api_endpoint": self._root("storage")}
+                    if self.loopback
+                    else None,
+                )
+            policy = self._storage.bucket(bucket).get_iam_policy(
+                requested_policy_version=POLICY_VERSION, timeout=TIMEOUT_S, retry=None
+            )
+        except ConfigError:
+            raise
+        except Exception as err:
+            return _api_status(err)
+        return dict(policy.to_api_repr())
 
     def secret_policy(self, project: str, secret: str) -> Read:
         """Secret Manager secrets.getIamPolicy (version 3)."""
@@ -273,6 +292,8 @@ class GcpReader:
         for client in (self._workflows, self._jobs):
             if client is not None:
                 client.transport.close()
+        if self._storage is not None:
+            self._storage.close()
         if self._session is not None:
             self._session.close()
 
