@@ -91,6 +91,33 @@ def test_the_canary_dataset_is_reserved_apart_from_every_user_table():
     assert all(canary.NAME in key.split("/") for key in canary.FILES)
 
 
+# -- a gs:// lake (gcp-storage-emulator on loopback, the real google-cloud-storage client)
+
+
+def test_on_a_gcs_lake_the_canary_lands_its_files_and_its_cleanup_removes_every_object(
+    gcs, tmp_path
+):
+    import uuid
+
+    from lakes import BUCKET
+
+    from baton.storage import open_storage
+    from baton_cli.doctor_canary import Canary, cleanup, land
+
+    storage = open_storage(f"gs://{BUCKET}/canary-{uuid.uuid4().hex[:8]}")
+    warehouse = DuckDBWarehouse(tmp_path / "warehouse.duckdb", LocalStorage(tmp_path))
+    parts = Canary(storage, None, warehouse)  # type: ignore[arg-type]  # no execution here
+    assert land(parts).ok
+    storage.write_bytes(
+        f"raw/{canary.NAME}/dt=2013-01-01/_manifest.json", b"{}"
+    )  # as extract would
+    storage.write_bytes("landing/flights/2013-01-01.csv", b"user data")
+    assert len(storage.list(f"landing/{canary.NAME}/")) == 1
+    done = cleanup(parts)
+    assert done.ok and "removed 4 objects" in done.detail, done.detail
+    assert storage.list("") == ["landing/flights/2013-01-01.csv"]
+
+
 # -- end to end
 
 
