@@ -98,14 +98,14 @@ def test_a_workflow_that_may_run_jobs_but_not_poll_them_fails_on_run_operations_
     twin.policies.custom_roles[polling] = ["run.executions.get"]
     check = by_name(identity_checks(EXPECTED, policies(twin)))["iam baton-workflow run"]
     assert not check.ok
-    assert "run.operations.get on project" in check.detail
+    assert f"run.operations.get on project {PROJECT}" in check.detail
     assert f"custom role projects/{PROJECT}/roles/baton_workflow_polls_jobs" in check.fix
 
 
 def test_a_missing_job_grant_fails_with_the_run_jobs_command():
     twin = without(deployment(), resource="job load")
     check = by_name(identity_checks(EXPECTED, policies(twin)))["iam baton-workflow run"]
-    assert "run.jobs.run on job load" in check.detail
+    assert "run.jobs.run on job baton-load" in check.detail
     assert check.fix == (
         f"pulumi up, or: gcloud run jobs add-iam-policy-binding baton-load --region={REGION} "
         f"--member=serviceAccount:baton-workflow{SA} --role=roles/run.jobsExecutorWithOverrides"
@@ -226,5 +226,7 @@ def test_a_deployed_landing_trigger_is_checked_for_its_event_and_execution_right
     checks = by_name(identity_checks(EXPECTED, policies(twin)))
     assert checks["iam baton-trigger workflows"].ok
     eventarc = checks["iam baton-trigger eventarc"]
-    assert not eventarc.ok and "eventarc.events.receiveEvent on project" in eventarc.detail
+    assert (
+        not eventarc.ok and f"eventarc.events.receiveEvent on project {PROJECT}" in eventarc.detail
+    )
     assert "--role=roles/eventarc.eventReceiver" in eventarc.fix

@@ -86,7 +86,7 @@ def test_a_served_policy_without_polling_fails_the_workflows_run_check_with_the_
         iam.custom_roles[polling] = saved
     assert code == 1
     assert line(output, "iam baton-workflow run").startswith("fail")
-    assert "run.operations.get on project" in output
+    assert "run.operations.get on project baton-local" in output
     assert "custom role projects/baton-local/roles/baton_workflow_polls_jobs" in output
 
 

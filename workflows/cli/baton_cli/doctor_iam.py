@@ -165,6 +165,8 @@ class Need:
     """`project`, `job <step>`, `bucket`, `dataset`, `secret <id>` or `workflow`."""
     object: str | None = None
     """For an object call: the object's resource name the bucket condition is evaluated on."""
+    shown: str = ""
+    """The resource as the user names it, when `resource` is not (`job baton-load`)."""
 
     @property
     def service(self) -> str:
@@ -178,7 +180,7 @@ class Need:
             return "gs://" + self.object.removeprefix("projects/_/buckets/").replace(
                 "/objects/", "/", 1
             )
-        return self.resource
+        return self.shown or self.resource
 
 
 def _account(call: RuntimeCall, name: str) -> str | None:
@@ -206,8 +208,13 @@ def needs(expected: Expected, policies: Policies, *, trigger: bool = False) -> l
         elif kind == "secret":
             out += [Need(account, email, call, f"secret {s}") for s in sorted(policies.secrets)]
         elif kind == "job":
-            out.append(Need(account, email, call, f"job {detail}"))
-        elif kind in ("project", "dataset", "workflow"):
+            shown = f"job {expected.name}-{detail}"
+            out.append(Need(account, email, call, f"job {detail}", shown=shown))
+        elif kind == "project":
+            out.append(Need(account, email, call, kind, shown=f"project {expected.project}"))
+        elif kind == "workflow":
+            out.append(Need(account, email, call, kind, shown=f"workflow {expected.workflow}"))
+        elif kind == "dataset":
             out.append(Need(account, email, call, kind))
     return out
 
