@@ -1,8 +1,9 @@
 """`baton doctor --canary` for real: one execution of the pipeline on the reserved canary dataset
 through the four real step processes, its rows and table checked, and everything it made removed
-(also when it fails), leaving the user's data as it was. `--target local` runs the local engine;
-`--target gcp` drives `baton serve` through the official clients (a directory lake: the twin's
-jobs load DuckDB, which reads a local lake)."""
+(also when it fails), leaving the user's data as it was. `--target local` runs the local engine
+on a directory lake and DuckDB; `--target gcp` drives `baton serve` through the official clients
+on a gs:// lake (gcp-storage-emulator) with BigQuery as the warehouse (a small stand-in speaking
+the REST calls load and the canary make: it proves what baton sends, not what BigQuery does)."""
 
 from __future__ import annotations
 
