@@ -254,7 +254,7 @@ def _smallest_role(permission: str) -> str | None:
     return min(holding)[1] if holding else None
 
 
-def _bucket_condition(need: Need, expected: Expected, policies: Policies) -> tuple[str, str]:
+def _bucket_condition(need: Need, policies: Policies) -> tuple[str, str]:
     """The role and condition infra grants for this object need (the same CEL)."""
     bucket, prefix = policies.lake_bucket, policies.lake_prefix
     if need.call.who == "workflow":
@@ -280,7 +280,7 @@ def fix_for(need: Need, expected: Expected, policies: Policies) -> str:
             f"with {need.call.permission} and grants it to {need.account_id} on the project)"
         )
     if need.object is not None:
-        role, condition = _bucket_condition(need, expected, policies)
+        role, condition = _bucket_condition(need, policies)
         return (
             f"pulumi up, or: gcloud storage buckets add-iam-policy-binding "
             f"gs://{policies.lake_bucket} {member} --role={role} "
