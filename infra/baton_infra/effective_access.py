@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
-from baton.lake_access import condition_holds, object_name
+from baton.iam import condition_holds
+from baton.lake_access import object_name
 from baton.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_infra.iam_graph import Grant, iam_graph
 from baton_infra.mock_runtime import Recording

@@ -10,7 +10,6 @@ the twin (which serves it), so the three read one table.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from baton.lake import ATTEMPT, INPUT_STEP, LANDING, OUTPUT_ZONE, QUARANTINE
@@ -85,26 +84,3 @@ def attempt_records_condition(bucket: str, lake_prefix: str) -> str:
         f'resource.name.startsWith("{_resource(bucket, lake_prefix, "")}") && '
         f'resource.name.endsWith("/{ATTEMPT}")'
     )
-
-
-_TERM = re.compile(r'(!?)resource\.name\.(startsWith|endsWith)\("([^"]*)"\)\Z')
-
-
-def condition_holds(expression: str | None, resource_name: str) -> bool:
-    """Evaluate a baton lake condition (`&&` of [!]resource.name.startsWith/endsWith) on a
-    name. Any other CEL is refused rather than guessed."""
-    if expression is None:
-        return True
-    for term in expression.split("&&"):
-        match = _TERM.match(term.strip())
-        if match is None:
-            raise ValueError(f"condition term the model cannot evaluate: {term.strip()!r}")
-        negated, test, value = match.groups()
-        hit = (
-            resource_name.startswith(value)
-            if test == "startsWith"
-            else resource_name.endswith(value)
-        )
-        if hit == bool(negated):
-            return False
-    return True

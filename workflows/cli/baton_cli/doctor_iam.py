@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from baton.iam import condition_holds
 from baton.lake_access import (
     READ_ROLE,
     STEP_LAKE_ACCESS,
     WRITE_ROLE,
     attempt_records_condition,
-    condition_holds,
     object_name,
     prefix_condition,
 )
