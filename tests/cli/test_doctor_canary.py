@@ -370,3 +370,57 @@ def test_a_canary_whose_execution_cannot_start_still_removes_its_landing_files(s
     ]
     assert "removed 3 objects" in checks[-1].detail
     assert storage.list("") == []
+
+
+class StuckTarget:
+    """A target whose execution never finishes (a hung job on GCP cannot be made here)."""
+
+    kind = "gcp"
+
+    def __init__(self) -> None:
+        self.cancelled: list[str] = []
+
+    def start(self, argument: dict[str, Any]) -> Any:
+        from baton_cli.targets.protocol import ExecutionInfo
+
+        self.argument = argument
+        return ExecutionInfo(
+            "e1", "projects/p/locations/l/workflows/w/executions/e1", "w", "ACTIVE"
+        )
+
+    def get(self, execution_id: str) -> Any:
+        return self.start(self.argument)
+
+    def cancel(self, execution_id: str) -> Any:
+        self.cancelled.append(execution_id)
+
+
+def test_a_canary_execution_past_its_timeout_is_cancelled_and_cleaned_up(tmp_path):
+    from baton_cli.doctor_canary import Canary, run_canary
+
+    (tmp_path / "lake").mkdir()
+    storage = LocalStorage(tmp_path / "lake")
+    target, now = StuckTarget(), [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    parts = Canary(
+        storage,
+        target,  # type: ignore[arg-type]
+        DuckDBWarehouse(tmp_path / "w.duckdb", storage),
+        timeout_s=10,
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    checks = {c.name: c for c in run_canary(parts)}
+    assert target.cancelled == ["e1"]
+    assert target.argument == {
+        "date": "2013-01-01",
+        "force": True,
+        "mode": "per_partition",
+        "concurrency": 1,
+        "dataset": "baton_canary",
+    }
+    assert "still ACTIVE after 10 s; cancelled" in checks["canary execution"].detail
+    assert checks["canary cleanup"].ok and storage.list("") == []
