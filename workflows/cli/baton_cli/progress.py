@@ -125,16 +125,12 @@ def counts(cells: Iterable[ProgressCell]) -> dict[Mark, int]:
     return found
 
 
-def failures(
-    tracked: Tracked, cells: Mapping[Key, ProgressCell]
-) -> list[tuple[date, str, ProgressCell]]:
+def failures(tracked: Tracked, cells: Mapping[Key, ProgressCell]) -> list[tuple[date, str, ProgressCell]]:
     """The failed cells, in date then DAG order."""
     return [(d, s, cells[(d, s)]) for d, s in tracked.cells() if cells[(d, s)].mark is Mark.FAILED]
 
 
-def headline(
-    info: ExecutionInfo, tracked: Tracked, cells: Mapping[Key, ProgressCell], now: float
-) -> str:
+def headline(info: ExecutionInfo, tracked: Tracked, cells: Mapping[Key, ProgressCell], now: float) -> str:
     """One line: the execution, its state, time so far and the cell counts."""
     elapsed = info.duration if info.duration is not None else now - (info.start or now)
     tally = counts(cells.values())
@@ -214,8 +210,7 @@ class ProgressView:
 
         def finished(day: date) -> bool:
             return all(
-                cells.get((day, s), ProgressCell(Mark.PENDING)).mark.finished
-                for s in self.tracked.steps
+                cells.get((day, s), ProgressCell(Mark.PENDING)).mark.finished for s in self.tracked.steps
             )
 
         def failed(day: date) -> bool:

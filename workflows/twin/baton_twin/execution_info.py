@@ -60,6 +60,7 @@ class ExecutionInfo:
         return "" if self.error is None else json.dumps(self.error, default=str)
 
 
+
 def execution_info(engine: Engine, record: ExecutionRecord) -> ExecutionInfo:
     """An engine record as the operator verbs see it."""
     name = (

@@ -12,7 +12,6 @@ from baton_twin.execution_info import ACTIVE_STATES, ExecutionInfo
 
 __all__ = ["ACTIVE_STATES", "ExecutionInfo", "JobRun", "Target"]
 
-
 @dataclass(frozen=True)
 class JobRun:
     """One Cloud Run job execution started by itself (a single-step rerun), once finished."""

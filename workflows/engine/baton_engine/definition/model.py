@@ -394,9 +394,7 @@ class _Builder:
     def _for(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         return ForStep(name, path, nxt, loop=self.loop(body["for"], f"{path}/for"))
 
-    def _parallel(
-        self, name: str, path: str, nxt: str | None, body: dict[str, Any]
-    ) -> WorkflowStep:
+    def _parallel(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         spec = body["parallel"]
         step = ParallelStep(name, path, nxt)
         if not isinstance(spec, dict):

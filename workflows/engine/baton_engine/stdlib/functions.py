@@ -49,7 +49,6 @@ SEVERITIES = (
     "EMERGENCY",
 )
 
-
 def _need(fn_name: str, arg: str, value: Any, *kinds: str) -> None:
     if type_name(value) not in kinds:
         raise fail(
@@ -185,7 +184,9 @@ MAX_SLEEP_SECONDS = 31_536_000
 def _sleep(rt: Runtime, seconds: Any) -> None:
     _need("sys.sleep", "seconds", seconds, "integer", "double")
     if not 0 <= seconds <= MAX_SLEEP_SECONDS:
-        raise fail("ValueError", f"sys.sleep: seconds must be 0..{MAX_SLEEP_SECONDS} (one year)")
+        raise fail(
+            "ValueError", f"sys.sleep: seconds must be 0..{MAX_SLEEP_SECONDS} (one year)"
+        )
     rt.sleep(float(seconds))
 
 

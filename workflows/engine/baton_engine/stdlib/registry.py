@@ -91,3 +91,5 @@ class Table:
             return fn
 
         return declare
+
+
