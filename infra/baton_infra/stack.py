@@ -50,6 +50,7 @@ def _step_env(config: StackConfig) -> dict[str, str]:
     return {
         "BATON_WAREHOUSE": "bigquery",
         "BATON_BQ_PROJECT": config.project,
+        "BATON_GCP_PROJECT": config.project,  # the project step log lines' trace field names
         "BATON_BQ_DATASET": config.bq_dataset,
         "BATON_BQ_LOCATION": config.bq_location,
     }
