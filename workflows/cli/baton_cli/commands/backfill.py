@@ -290,7 +290,7 @@ def _run_plan(
             console.print("cancelling the running executions ...")
             finals = [*follower.results(), *follower.cancel_running()]
     for info in finals:
-        print_report(settings, info.id, config.target, skip=no_report)
+        print_report(settings, info.id, config, skip=no_report)
     failed = [info for info in finals if info.state != "SUCCEEDED"]
     if failed:
         for info in failed:
