@@ -13,9 +13,10 @@ The dashboard is `gcp.monitoring.Dashboard(dashboard_json=...)`, the JSON of the
 https://cloud.google.com/monitoring/api/ref_v3/rest/v1/projects.dashboards): a grid of
 `xyChart` widgets, each with a `title`, data sets whose `timeSeriesQuery` sets `unitOverride`,
 and a labelled y axis. Rows per day are sums of distribution values, which a filter's aligners
-cannot give (ALIGN_SUM of a distribution is a distribution), so those two charts are Monitoring
-Query Language with `sum_from` (assumption: MQL's distribution function; the chart is editable
-in the console if Google retires it).
+cannot give (ALIGN_SUM of a distribution is a distribution), so those two charts are PromQL
+(`timeSeriesQuery.prometheusQuery`): "distribution-valued metrics can be queried like Prometheus
+histograms, with _count, _sum, or _bucket suffix", and `logging.googleapis.com/user/M` is
+`logging_googleapis_com:user_M` (https://cloud.google.com/monitoring/promql/promql-mapping).
 """
 
 from __future__ import annotations
@@ -64,10 +65,11 @@ def _filter_set(
     }
 
 
-def _mql_set(query: str, unit: str, plot: str = "STACKED_BAR") -> dict[str, Any]:
+def _promql_set(query: str, unit: str, plot: str = "STACKED_BAR") -> dict[str, Any]:
     return {
         "plotType": plot,
-        "timeSeriesQuery": {"timeSeriesQueryLanguage": query, "unitOverride": unit},
+        "minAlignmentPeriod": DAY,
+        "timeSeriesQuery": {"prometheusQuery": query, "unitOverride": unit},
     }
 
 
@@ -78,11 +80,15 @@ def _chart(title: str, axis: str, *data_sets: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rows_per_day(metric: str, value: str) -> str:
-    return (
-        f"fetch cloud_run_job | metric '{metric}' | align delta(1d) | every 1d"
-        f" | group_by [metric.step, metric.dataset], [rows: sum(sum_from({value}))]"
-    )
+def promql_name(metric_type: str) -> str:
+    """A Monitoring metric type as PromQL names it: the first `/` becomes `:`, every other
+    `/` and `.` becomes `_`."""
+    domain, _, path = metric_type.partition("/")
+    return domain.replace(".", "_") + ":" + path.replace("/", "_").replace(".", "_")
+
+
+def _rows_per_day(metric_type: str) -> str:
+    return f"sum by (step, dataset) (increase({promql_name(metric_type)}_sum[1d]))"
 
 
 def dashboard_json(display_name: str, workflow_id: str, job_prefix: str) -> dict[str, Any]:
@@ -97,6 +103,8 @@ def dashboard_json(display_name: str, workflow_id: str, job_prefix: str) -> dict
         'AND metric.labels.outcome="failed"'
     )
     durations = f'resource.type="cloud_run_job" AND metric.type="{STEP_DURATION.metric_type}"'
+    # starts_with(): the Monitoring filter syntax's prefix match
+    # (https://cloud.google.com/monitoring/api/v3/filters).
     attempts = (
         f'resource.type="cloud_run_job" AND metric.type="{TASK_ATTEMPTS}" '
         f'AND resource.labels.job_name=starts_with("{job_prefix}")'
@@ -116,14 +124,14 @@ def dashboard_json(display_name: str, workflow_id: str, job_prefix: str) -> dict
             ),
         ),
         _chart(
-            "Rows loaded into the warehouse, per day",
+            "Rows loaded into the warehouse, per day (the 24 h before each point)",
             "rows",
-            _mql_set(_rows_per_day(ROWS_LOADED.metric_type, ROWS_LOADED.name), "1"),
+            _promql_set(_rows_per_day(ROWS_LOADED.metric_type), "1"),
         ),
         _chart(
-            "Rows quarantined, per day, by step",
+            "Rows quarantined, per day, by step (the 24 h before each point)",
             "rows",
-            _mql_set(_rows_per_day(ROWS_QUARANTINED.metric_type, ROWS_QUARANTINED.name), "1"),
+            _promql_set(_rows_per_day(ROWS_QUARANTINED.metric_type), "1"),
         ),
         _chart(
             "Step run duration, p50 and p95 by step",

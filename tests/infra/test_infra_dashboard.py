@@ -16,7 +16,7 @@ from lakes import JAN_1, STEP_OBJECTS
 from baton.errors import ExitCode
 from baton.lake import STEPS
 from baton.stepcli import execute
-from baton_infra.dashboard import BUILT_IN
+from baton_infra.dashboard import BUILT_IN, promql_name
 from baton_infra.log_metrics import SPECS
 
 METRIC = "gcp:logging/metric:Metric"
@@ -43,7 +43,10 @@ def _queries(dashboard: dict) -> list[dict]:
 def _metric_types(query: dict) -> set[str]:
     text = query.get("timeSeriesFilter", {}).get("filter", "")
     found = set(re.findall(r'metric\.type="([^"]+)"', text))
-    found |= set(re.findall(r"\| metric '([^']+)'", query.get("timeSeriesQueryLanguage", "")))
+    for domain, path in re.findall(
+        r"(\w+):(\w+?)_(?:sum|count|bucket)\b", query.get("prometheusQuery", "")
+    ):
+        found.add(domain.replace("_", ".") + "/" + path.replace("user_", "user/", 1))
     return found
 
 
@@ -77,6 +80,15 @@ def test_every_query_reads_a_metric_of_this_stack_or_a_built_in_one(dashboard, f
         read |= types
     assert read <= created | set(BUILT_IN), read - created - set(BUILT_IN)
     assert read & created and read & set(BUILT_IN)  # it charts both kinds
+
+
+def test_promql_names_follow_the_documented_mapping():
+    assert promql_name("logging.googleapis.com/user/baton_rows_loaded") == (
+        "logging_googleapis_com:user_baton_rows_loaded"
+    )
+    assert promql_name("compute.googleapis.com/instance/cpu/utilization") == (
+        "compute_googleapis_com:instance_cpu_utilization"
+    )
 
 
 def test_executions_are_charted_for_this_workflow_only(dashboard):
