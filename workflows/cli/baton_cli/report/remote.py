@@ -41,7 +41,7 @@ def object_url(uri: str, project: str) -> str:
     if not uri.startswith("gs://"):
         return uri
     bucket, _, key = uri.removeprefix("gs://").partition("/")
-    return f"{CONSOLE}/storage/browser/_details/{bucket}/{quote(key)}?project={quote(project)}"
+    return f"{CONSOLE}/storage/browser/_details/{bucket}/{quote(key, safe='/=')}?project={quote(project)}"
 
 
 def logs_url(project: str, execution_id: str, day: date, step: str) -> str:
