@@ -275,9 +275,12 @@ def _span(dates: Sequence[date]) -> str:
 def _interrupt(follower: PlanFollower) -> Interrupted:
     """One Ctrl-C: cancel every running execution of the backfill, start none of the waiting
     ones, and say what was stopped."""
+    running = len(follower.running)
     console.print(
-        f"interrupted: cancelling the {len(follower.running)} running execution(s) of the "
-        "backfill; starting no more ..."
+        f"interrupted: cancelling the {running} running execution(s) of the backfill; "
+        "starting no more ..."
+        if running
+        else "interrupted: starting no more executions"
     )
     with _sigint_ignored():
         stopped = follower.interrupt()
