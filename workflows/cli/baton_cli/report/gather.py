@@ -1,5 +1,7 @@
 """Reads what the run report shows: the local execution record (`$BATON_HOME/executions/<id>/`),
-the summary line each task attempt logged, and the lake's manifests and attempt records.
+the summary line each task attempt logged, and the lake's manifests and attempt records; and
+assembles the report from an execution, the lake and its step attempts for any target
+(`baton_cli.report.remote` reads a GCP execution).
 
 Timeline bars come from the steps' summary log lines (`step finished` / `step failed`: the end
 time and the step's own duration), so the gap before a bar is the job's queueing, process start
