@@ -11,6 +11,7 @@ from baton.jobs import load_jobs
 from baton.lake_access import STEP_LAKE_ACCESS
 from baton_infra.alerting import Alerting, AlertingArgs
 from baton_infra.apis import BASE_APIS, TRIGGER_APIS, ProjectApis, ProjectApisArgs
+from baton_infra.dashboard import DashboardArgs, PipelineDashboard
 from baton_infra.lake import DataLake, DataLakeArgs
 from baton_infra.pipeline import PipelineWorkflow, PipelineWorkflowArgs
 from baton_infra.registry import ImageRegistry, ImageRegistryArgs
@@ -44,12 +45,14 @@ class Stack:
     schedule: PipelineSchedule | None = None
     landing: LandingTrigger | None = None
     alerting: Alerting | None = None
+    dashboard: PipelineDashboard | None = None
 
 
 def _step_env(config: StackConfig) -> dict[str, str]:
     return {
         "BATON_WAREHOUSE": "bigquery",
         "BATON_BQ_PROJECT": config.project,
+        "BATON_GCP_PROJECT": config.project,  # the project step log lines' trace field names
         "BATON_BQ_DATASET": config.bq_dataset,
         "BATON_BQ_LOCATION": config.bq_location,
     }
@@ -180,6 +183,11 @@ def deploy(config: StackConfig, workflow_source: str) -> Stack:
             email=config.alert_email,
             channel=config.alert_channel,
         ),
+        after_apis,
+    )
+    stack.dashboard = PipelineDashboard(
+        "dashboard",
+        DashboardArgs(config.project, config.job_prefix, stack.workflow.name, config.job_prefix),
         after_apis,
     )
     return stack

@@ -111,7 +111,12 @@ def execute(
     environ: Mapping[str, str],
 ) -> ExitCode:
     """Run `step` for its partitions (one date, or this task's share of BATON_DATES)."""
-    log.configure("debug" if verbose else environ.get("BATON_LOG_LEVEL", "info"))
+    log.configure(
+        "debug" if verbose else environ.get("BATON_LOG_LEVEL", "info"),
+        # The trace fields name the project (infra sets it on every job; GCP's own variable
+        # as a fallback; "local" in the twin).
+        project=environ.get("BATON_GCP_PROJECT") or environ.get("GOOGLE_CLOUD_PROJECT") or "local",
+    )
     try:
         settings = load_settings({"log_level": "debug" if verbose else None}, environ)
         task = TaskContext.from_env(environ)

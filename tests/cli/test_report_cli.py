@@ -91,7 +91,7 @@ def test_an_out_file_that_cannot_be_written_is_exit_3_naming_it(home, tmp_path):
     assert f"cannot write the report to {blocker / 'run.html'}" in result.output
 
 
-def test_the_gcp_target_is_refused_as_not_yet_reported(home):
+def test_the_gcp_target_without_a_project_is_exit_3_naming_the_flag(home):
     result = baton(home, "ex-1", "--target", "gcp")
-    assert result.exit_code == 2
-    assert "only local execution records" in result.output
+    assert result.exit_code == 3
+    assert "--project" in result.output and "BATON_GCP_PROJECT" in result.output

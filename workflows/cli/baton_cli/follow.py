@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from baton.errors import BatonError
@@ -136,8 +137,9 @@ class PlanFollower:
         """Start waiting executions while fewer than `parallel` run; the ones started."""
         started = []
         while self.waiting and len(self.running) < self.parallel:
-            argument = self.waiting.pop(0)
+            argument = self.waiting[0]
             info = self.target.start(argument)
+            self.waiting.pop(0)  # only once started: an interrupted start leaves it waiting
             if self.started_at is None:
                 self.started_at = info.start or time.time()
             watch = LakeWatch(self.storage, tracked_for(info, argument, self.dataset))
@@ -193,10 +195,37 @@ class PlanFollower:
         """The final record of every execution, in the order they ended."""
         return [r.info for r in self.finished]
 
-    def cancel_running(self) -> list[ExecutionInfo]:
-        """Cancel what runs and start nothing more (a local Ctrl-C)."""
-        self.waiting.clear()
-        return [self.target.cancel(r.info.id) for r in self.running]
+    def interrupt(self) -> Interrupted:
+        """Ctrl-C: start nothing more and cancel every execution that still runs, all at once
+        (a cancel that fails is reported, the others still go ahead)."""
+        not_started = [PipelineArgument.from_json(a).dates for a in self.waiting]
+        self.waiting = []
+        running, self.running = self.running, []
+        with ThreadPoolExecutor(max_workers=max(1, len(running))) as pool:
+            outcomes = list(pool.map(self._cancel, running))
+        return Interrupted(
+            tuple(
+                (info, run.watch.tracked.dates, problem)
+                for run, (info, problem) in zip(running, outcomes, strict=True)
+            ),
+            tuple(tuple(sorted(d)) for d in not_started),
+        )
+
+    def _cancel(self, run: _Running) -> tuple[ExecutionInfo, str]:
+        try:
+            return self.target.cancel(run.info.id), ""
+        except (BatonError, LookupError) as err:
+            return run.info, str(err)
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """What one Ctrl-C stopped: each running execution's record after its cancel, its dates
+    and why its cancel failed ("" when it did not), and the dates of the executions never
+    started."""
+
+    cancelled: tuple[tuple[ExecutionInfo, tuple[date, ...], str], ...]
+    not_started: tuple[tuple[date, ...], ...]
 
 
 def follow_plan(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from typing import Annotated, cast
@@ -24,7 +26,7 @@ from baton.storage import open_storage
 from baton_cli.commands.report import NoReportOpt, print_report
 from baton_cli.dag import pipeline_limits
 from baton_cli.exit_codes import OperatorExit
-from baton_cli.follow import PlanFollower, follow_plan
+from baton_cli.follow import Interrupted, PlanFollower, follow_plan
 from baton_cli.options import (
     POLL_S,
     ConcurrencyOpt,
@@ -252,6 +254,63 @@ def _print_plan(plan: BackfillPlan, config: OpsConfig) -> None:
         console.print(f"  - {check}", markup=False)
 
 
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """While the backfill cancels, a second Ctrl-C would leave some executions running: hold
+    it off (each cancel is bounded: the local target waits at most 10 s, the API its timeout)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _span(dates: Sequence[date]) -> str:
+    if not dates:
+        return "no dates"
+    first, last = min(dates), max(dates)
+    return first.isoformat() if first == last else f"{first}..{last} ({len(dates)} dates)"
+
+
+def _interrupt(follower: PlanFollower) -> Interrupted:
+    """One Ctrl-C: cancel every running execution of the backfill, start none of the waiting
+    ones, and say what was stopped."""
+    running = len(follower.running)
+    console.print(
+        f"interrupted: cancelling the {running} running execution(s) of the backfill; "
+        "starting no more ..."
+        if running
+        else "interrupted: starting no more executions"
+    )
+    with _sigint_ignored():
+        stopped = follower.interrupt()
+    for info, dates, problem in stopped.cancelled:
+        if problem:
+            console.print(
+                f"[red]could not cancel[/red] execution {info.id} ({_span(dates)}): {problem}"
+            )
+        elif info.state == "CANCELLED":
+            console.print(f"cancelled execution {info.id} ({_span(dates)})")
+        else:
+            console.print(
+                f"execution {info.id} ({_span(dates)}) is {info.state} (it had ended or is still stopping)"
+            )
+    if stopped.not_started:
+        every = [d for dates in stopped.not_started for d in dates]
+        console.print(
+            f"{len(stopped.not_started)} waiting execution(s) not started: {_span(every)}"
+        )
+    return stopped
+
+
+def _resume_hint(plan: BackfillPlan, name: str) -> None:
+    every = [d for ex in plan.executions for d in ex.dates]
+    extra = "" if name == datasets.DEFAULT_DATASET else f" --dataset {name}"
+    console.print(
+        f"resume with: baton backfill --start {min(every)} --end {max(every)} --only-missing{extra}"
+    )
+
+
 def _run_plan(
     plan: BackfillPlan,
     settings: Settings,
@@ -281,16 +340,13 @@ def _run_plan(
                 on_start=lambda info: console.print(f"started execution {info.id} ({info.where})"),
             )
         except KeyboardInterrupt:
-            if tgt.kind != "local":
-                console.print(
-                    "stopped following; the started executions keep running on GCP: "
-                    "baton executions list --target gcp"
-                )
-                raise typer.Exit(int(OperatorExit.EXECUTION_FAILED)) from None
-            console.print("cancelling the running executions ...")
-            finals = [*follower.results(), *follower.cancel_running()]
+            stopped = _interrupt(follower)
+            for info in [*follower.results(), *(c[0] for c in stopped.cancelled)]:
+                print_report(settings, info.id, config, skip=no_report)
+            _resume_hint(plan, name)
+            raise typer.Exit(int(OperatorExit.EXECUTION_FAILED)) from None
     for info in finals:
-        print_report(settings, info.id, config.target, skip=no_report)
+        print_report(settings, info.id, config, skip=no_report)
     failed = [info for info in finals if info.state != "SUCCEEDED"]
     if failed:
         for info in failed:

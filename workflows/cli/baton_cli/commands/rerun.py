@@ -102,7 +102,7 @@ def _rerun_step(
         argument = step_rerun(day, step, name, downstream=True)
         info = tgt.start(argument)
         final = follow_execution(tgt, info, argument, name, watch_storage(settings, config))
-        print_report(settings, final.id, config.target, skip=no_report)
+        print_report(settings, final.id, config, skip=no_report)
         return final.state == "SUCCEEDED"
     console.print(f"running {step} for {day} ({name}), forced, as one job execution ...")
     run = tgt.run_job(step, day, name, force=True)
@@ -158,6 +158,6 @@ def _rerun_execution(
         started = tgt.start(argument)
         name = asked.dataset or datasets.DEFAULT_DATASET
         final = follow_execution(tgt, started, argument, name, storage)
-        print_report(settings, final.id, config.target, skip=no_report)
+        print_report(settings, final.id, config, skip=no_report)
         ok = ok and final.state == "SUCCEEDED"
     return ok

@@ -89,7 +89,7 @@ def run_cmd(
                 console.print(f"started execution {info.id} ({info.where})")
                 return
             final = follow_execution(tgt, info, argument, name, watch_storage(settings, config))
-        print_report(settings, final.id, config.target, skip=no_report)
+        print_report(settings, final.id, config, skip=no_report)
     if final.state != "SUCCEEDED":
         console.print(f"to rerun what failed: baton rerun --execution {final.id}")
         raise typer.Exit(int(OperatorExit.EXECUTION_FAILED))

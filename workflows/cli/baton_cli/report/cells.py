@@ -17,10 +17,25 @@ from baton_cli.report.model import Attempt, Cell, CellState
 LakeState = str  # committed | stale | failed | missing (baton_cli.status.State values)
 
 
-def rerun_command(day: date, step: str, dataset: str, default_dataset: str) -> str:
-    """The command that reruns `step` and every step after it for one partition."""
+def _target_flag(target: str) -> str:
+    return "" if target == "local" else f" --target {target}"
+
+
+def rerun_command(
+    day: date, step: str, dataset: str, default_dataset: str, target: str = "local"
+) -> str:
+    """The command that reruns `step` and every step after it for one partition (on GCP it
+    names `--target gcp`: the operator's default target is the local twin)."""
     extra = "" if dataset == default_dataset else f" --dataset {dataset}"
-    return f"baton rerun --date {day.isoformat()} --step {step} --downstream{extra}"
+    return (
+        f"baton rerun --date {day.isoformat()} --step {step} --downstream{extra}"
+        f"{_target_flag(target)}"
+    )
+
+
+def rerun_all_command(execution_id: str, target: str = "local") -> str:
+    """The command that reruns exactly what an execution left failed."""
+    return f"baton rerun --execution {execution_id}{_target_flag(target)}"
 
 
 def last_attempts(attempts: Sequence[Attempt]) -> dict[tuple[date, str], Attempt]:
@@ -46,10 +61,13 @@ def build_cell(
     last: Attempt | None,
     lake: tuple[LakeState, bool],
     dataset: tuple[str, str],
+    *,
+    target: str = "local",
 ) -> Cell:
     """One cell. `entry` is the summary's {status, reason, message, ...} for it (None when the
     execution has no summary), `lake` the lake's state of it and whether its manifest names this
-    execution, `dataset` the (dataset, default dataset) for the rerun command."""
+    execution, `dataset` the (dataset, default dataset) and `target` the target kind for the
+    rerun command."""
     status = (entry or {}).get("status")
     if status is None and last is not None:
         status = "failed" if last.outcome == "failed" else "succeeded"
@@ -63,7 +81,7 @@ def build_cell(
                 (entry or {}).get("reason") or f"exit code {last.exit_code if last else '?'}"
             ),
             message=str((entry or {}).get("message") or ""),
-            rerun=rerun_command(day, step, *dataset),
+            rerun=rerun_command(day, step, *dataset, target),
             log_uri=log,
         )
     if status == "skipped":

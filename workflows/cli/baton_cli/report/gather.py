@@ -1,5 +1,7 @@
 """Reads what the run report shows: the local execution record (`$BATON_HOME/executions/<id>/`),
-the summary line each task attempt logged, and the lake's manifests and attempt records.
+the summary line each task attempt logged, and the lake's manifests and attempt records; and
+assembles the report from an execution, the lake and its step attempts for any target
+(`baton_cli.report.remote` reads a GCP execution).
 
 Timeline bars come from the steps' summary log lines (`step finished` / `step failed`: the end
 time and the step's own duration), so the gap before a bar is the job's queueing, process start
@@ -9,9 +11,9 @@ and imports: on the timeline it shows as a wait.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from baton.config import Settings
 from baton.lake import STEPS, manifest_key, parse_date
 from baton.manifest import Manifest
 from baton.storage import Storage, open_storage
-from baton_cli.report.cells import build_cell, last_attempts
+from baton_cli.report.cells import build_cell, last_attempts, rerun_all_command
 from baton_cli.report.model import Attempt, Cell, Flow, Header, RunReport
 from baton_cli.status import Observation, classify, observe
 from baton_engine import ExecutionStore
@@ -138,6 +140,7 @@ def _day_cells(
     last: Mapping[tuple[date, str], Attempt],
     execution_id: str,
     storage: Storage,
+    target: str,
 ) -> Iterator[tuple[Cell, str]]:
     """Each step's cell of one partition, and the code version it committed ("" when this
     execution committed nothing there)."""
@@ -153,41 +156,84 @@ def _day_cells(
             last.get((day, step)),
             (lake.cell(step).state.value, here),
             (dataset, datasets.DEFAULT_DATASET),
+            target=target,
         )
         if manifest is not None:
             cell = replace(cell, manifest_uri=storage.uri(manifest_key(step, dataset, day)))
         yield cell, manifest.code_version if here and manifest else ""
 
 
-def _started_by(argument: Any) -> str:
+def started_by(argument: Any, otherwise: str) -> str:
+    """Who started an execution, as far as its argument tells: an event, else `otherwise`."""
     if isinstance(argument, dict) and "data" in argument:
         return "an event (the argument is an event's payload)"
-    return "baton on this machine (run, backfill, rerun or serve's API)"
+    return otherwise
 
 
 def build_report(settings: Settings, execution_id: str) -> RunReport:
     """The report of one local execution; LookupError when there is no such execution."""
     info, folder = load_execution(settings, execution_id)
+    return assemble(
+        info,
+        open_storage(settings.lake_root),
+        Source(
+            "local",
+            str(folder),
+            started_by(
+                info.argument, "baton on this machine (run, backfill, rerun or serve's API)"
+            ),
+        ),
+        execution_attempts(folder),
+    )
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an execution's records come from: the target kind (for the rerun commands), the
+    record's location, and who started it."""
+
+    target: str
+    record_uri: str
+    started_by: str
+
+
+LakeAttempts = Callable[[Observation, date], Iterable[Attempt]]
+
+
+def assemble(
+    info: ExecutionInfo,
+    storage: Storage,
+    source: Source,
+    attempts: Iterable[Attempt] = (),
+    lake_attempts: LakeAttempts | None = None,
+) -> RunReport:
+    """The report of one execution from its info, the lake and its step attempts: `attempts`
+    known up front (local task logs) and/or `lake_attempts` read off each partition's records
+    (GCP, where the task logs are in Cloud Logging)."""
     summary = info.summary or {}
     argument = info.argument if isinstance(info.argument, dict) else {}
     dataset = str(summary.get("dataset") or argument.get("dataset") or datasets.DEFAULT_DATASET)
-    attempts = execution_attempts(folder)
+    found = list(attempts)
     partitions: Mapping[str, Any] = summary.get("partitions") or {}
     days = sorted(
-        {parse_date(d) for d in partitions} | {a.day for a in attempts} | argument_days(argument)
+        {parse_date(d) for d in partitions} | {a.day for a in found} | argument_days(argument)
     )
-    storage = open_storage(settings.lake_root)
-    last = last_attempts(attempts)
     dataset_def = datasets.get(dataset)
     with ThreadPoolExecutor(max_workers=8) as pool:  # on GCS each partition is a few GETs
         seen_all = list(pool.map(lambda d: observe(storage, dataset_def, d), days))
+    if lake_attempts is not None:
+        for day, seen in zip(days, seen_all, strict=True):
+            found.extend(lake_attempts(seen, day))
+    last = last_attempts(found)
     cells: list[Cell] = []
     flows: list[Flow] = []
     versions: set[str] = set()
     for day, seen in zip(days, seen_all, strict=True):
         flows.append(_flow(seen, day, storage))
         entries = partitions.get(day.isoformat()) or {}
-        for cell, version in _day_cells(seen, day, dataset, entries, last, info.id, storage):
+        for cell, version in _day_cells(
+            seen, day, dataset, entries, last, info.id, storage, source.target
+        ):
             cells.append(cell)
             if version:
                 versions.add(version)
@@ -200,10 +246,10 @@ def build_report(settings: Settings, execution_id: str) -> RunReport:
         mode=str(summary.get("mode") or argument.get("mode") or ""),
         start=info.start,
         end=info.end,
-        started_by=_started_by(info.argument),
+        started_by=source.started_by,
         code_versions=tuple(sorted(versions)),
         error_message=info.error_message if info.state != "SUCCEEDED" else "",
-        record_uri=str(folder),
+        record_uri=source.record_uri,
     )
     failed = any(c.state.value == "failed" for c in cells)
     return RunReport(
@@ -211,7 +257,7 @@ def build_report(settings: Settings, execution_id: str) -> RunReport:
         STEPS,
         tuple(days),
         tuple(cells),
-        tuple(attempts),
+        tuple(found),
         tuple(flows),
-        rerun_all=f"baton rerun --execution {info.id}" if failed and info.finished else "",
+        rerun_all=rerun_all_command(info.id, source.target) if failed and info.finished else "",
     )

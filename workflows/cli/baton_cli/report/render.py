@@ -86,7 +86,9 @@ def _a(text: str, target: str, link: Link) -> str:
     href = link(target) if target else ""
     if not href:
         return escape(text)
-    return f'<a href="{escape(href)}">{escape(text)}</a>'
+    # A gs:// URI links to its console page; the URI itself stays readable on hover.
+    title = f' title="{escape(target)}"' if "://" in target and href != target else ""
+    return f'<a href="{escape(href)}"{title}>{escape(text)}</a>'
 
 
 def _num(value: int | None) -> str:
