@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -164,8 +163,10 @@ def test_the_row_flow_totals_equal_the_warehouse_and_the_quarantine_files(page, 
     assert "balances" in dirty_row
 
 
-def test_a_year_report_opens_in_under_a_second(tmp_path):
-    """The rendered report of 365 dates (synthetic records, all four steps each) loads fast."""
+def test_a_year_report_is_under_a_megabyte_and_shows_every_date(tmp_path):
+    """The rendered report of 365 dates (synthetic records, all four steps each) stays small and
+    renders every date without a console error. How fast it opens is a benchmark figure
+    (docs/benchmarks.md), never a timed assertion in the suite."""
     from test_report import report
 
     from baton_cli.report.render import render_report
@@ -174,12 +175,6 @@ def test_a_year_report_opens_in_under_a_second(tmp_path):
     path.write_text(render_report(report(365)))
     assert path.stat().st_size < 1_000_000
     with browser(tmp_path / "profile") as b:
-        b.open("about:blank")
-        started = time.monotonic()
         b.open(path.as_uri())
-        elapsed = time.monotonic() - started  # a new page, navigation, parse, layout, load
-        loaded_ms = b.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
         assert b.evaluate("document.querySelectorAll('table.grid tr[data-date]').length") == 365
         assert b.log().console_errors == []
-    assert loaded_ms < 1000, f"load event after {loaded_ms:.0f} ms"
-    assert elapsed < 2.0, f"{elapsed:.2f} s from opening a page to its load event"
