@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STEP_PACKAGES = {f"baton_{s}" for s in ("extract", "transform", "validate", "load")}
 PACKAGES = {
     "baton": ROOT / "shared" / "baton",
-    **{p: ROOT / "steps" / p.removeprefix("baton_") / p for p in STEP_PACKAGES},
+    **{p: ROOT / "steps" / p.removeprefix("baton_") / p for p in sorted(STEP_PACKAGES)},
     "baton_limits": ROOT / "workflows" / "limits" / "baton_limits",
     "baton_engine": ROOT / "workflows" / "engine" / "baton_engine",
     "baton_twin": ROOT / "workflows" / "twin" / "baton_twin",
