@@ -36,8 +36,8 @@ check: sync ## lint (ruff) and the Dockerfiles (hadolint)
 	$(RUN) ruff check .
 	$(RUN) hadolint steps/*/Dockerfile
 
-test: check browser ## lint, then the whole test suite (browser tests included)
-	$(RUN) pytest
+test: check browser ## lint, then the whole test suite on two workers (pytest-xdist; browser tests included)
+	$(RUN) pytest -n 2 --dist loadfile
 
 CHROMIUM := /usr/bin/chromium
 browser: ## install Debian's chromium (apt) for the browser tests, unless it is there
