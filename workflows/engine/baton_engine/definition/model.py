@@ -339,8 +339,11 @@ class _Builder:
             self.issue(path, f"call must name a function or subworkflow, not {function!r}")
             function = ""
         args = body.get("args")
-        if args is not None and not isinstance(args, dict):
-            self.issue(path, "args must be a map of argument names to values")
+        # A list gives the arguments by position, as the sys.log page's "argsList" examples do
+        # (https://cloud.google.com/workflows/docs/reference/stdlib/sys/log); the checker allows
+        # it only for standard-library functions.
+        if args is not None and not isinstance(args, dict | list):
+            self.issue(path, "args must be a map of argument names to values, or a list")
             args = None
         result = body.get("result")
         if result is not None:
@@ -394,7 +397,9 @@ class _Builder:
     def _for(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         return ForStep(name, path, nxt, loop=self.loop(body["for"], f"{path}/for"))
 
-    def _parallel(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
+    def _parallel(
+        self, name: str, path: str, nxt: str | None, body: dict[str, Any]
+    ) -> WorkflowStep:
         spec = body["parallel"]
         step = ParallelStep(name, path, nxt)
         if not isinstance(spec, dict):

@@ -384,6 +384,14 @@ class Executor:
             raise fail("SystemError", f"connector {name} is not available in the local engine")
         raise fail("KeyError", f"no subworkflow or function named {name}")
 
+    def call_positional(self, name: str, args: list[Any]) -> Any:
+        """A call step whose `args` is a list: a library function's arguments by position."""
+        builtin = library().functions.get(name)
+        if builtin is None:
+            raise fail("TypeError", f"args of {name} must be a map of parameter names")
+        values = builtin.bind(args, None)
+        return builtin.fn(self, *values) if builtin.runtime else builtin.fn(*values)
+
     def call_subworkflow(
         self,
         sub: Subworkflow,
@@ -543,9 +551,12 @@ class Executor:
 
     def _call(self, step: CallStep, scope: Scope) -> None:
         args = step.args(scope) if step.args is not None else {}
-        if not isinstance(args, dict):
-            raise fail("TypeError", f"args of {step.function} must be a map")
-        result = self.call_function(step.function, None, args, scope)
+        if isinstance(args, list):
+            result = self.call_positional(step.function, args)
+        elif isinstance(args, dict):
+            result = self.call_function(step.function, None, args, scope)
+        else:
+            raise fail("TypeError", f"args of {step.function} must be a map or a list")
         if step.result is not None:
             scope.set(step.result, result)
 

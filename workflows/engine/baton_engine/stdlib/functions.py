@@ -49,6 +49,7 @@ SEVERITIES = (
     "EMERGENCY",
 )
 
+
 def _need(fn_name: str, arg: str, value: Any, *kinds: str) -> None:
     if type_name(value) not in kinds:
         raise fail(
@@ -144,6 +145,18 @@ def _get_env(rt: Runtime, name: Any, default: Any) -> str:
     return value
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/sys/log: `data` and `text` are
+# "integer|float|bool|string|list|dict", `json` is "dict"; "Maps are logged as a JSON payload
+# ... Other accepted types are logged as a text payload"; `text` is "Always logged as a text
+# payload"; severity "One of: DEFAULT, DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL, ALERT,
+# EMERGENCY"; "TypeError - If either data or text is specified with a type that is not one of
+# ... - If json is specified with a type that is not dict. - If more than one of data, text, or
+# json are specified. - If none of data, text, or json are specified." Unsaid, so strict here: a
+# severity spelled otherwise (also in lower case) is a ValueError; the text of a non-string is
+# its JSON text; `timeout` must be a number and is otherwise ignored (nothing here can stall).
+_LOGGABLE = ("integer", "double", "bool", "string", "list", "map")
+
+
 @builtin(
     "sys.log",
     ("data", None),
@@ -155,16 +168,24 @@ def _get_env(rt: Runtime, name: Any, default: Any) -> str:
     call_only=True,
 )
 def _log(rt: Runtime, data: Any, severity: Any, text: Any, json_: Any, timeout: Any) -> None:
-    given = [v for v in (data, text, json_) if v is not None]
+    given = [(k, v) for k, v in (("data", data), ("text", text), ("json", json_)) if v is not None]
     if len(given) != 1:
         raise fail("TypeError", "sys.log takes exactly one of data, text or json")
-    if not isinstance(severity, str) or severity.upper() not in SEVERITIES:
+    if severity not in SEVERITIES:
         raise fail("ValueError", f"sys.log: severity must be one of {', '.join(SEVERITIES)}")
-    if text is not None:
-        _need("sys.log", "text", text, "string")
-    if json_ is not None:
-        _need("sys.log", "json", json_, "map", "list")
-    rt.log(severity.upper(), given[0])
+    if timeout is not None:
+        _need("sys.log", "timeout", timeout, "integer", "double")
+    kind, value = given[0]
+    if kind == "json":
+        _need("sys.log", "json", value, "map")
+    else:
+        _need("sys.log", kind, value, *_LOGGABLE)
+    as_json = kind == "json" or (kind == "data" and isinstance(value, dict))
+    rt.log(severity, value if as_json else _log_text(value))
+
+
+def _log_text(value: Any) -> str:
+    return value if isinstance(value, str) else to_json_text(value, None)
 
 
 @builtin("sys.now", runtime=True)
@@ -184,9 +205,7 @@ MAX_SLEEP_SECONDS = 31_536_000
 def _sleep(rt: Runtime, seconds: Any) -> None:
     _need("sys.sleep", "seconds", seconds, "integer", "double")
     if not 0 <= seconds <= MAX_SLEEP_SECONDS:
-        raise fail(
-            "ValueError", f"sys.sleep: seconds must be 0..{MAX_SLEEP_SECONDS} (one year)"
-        )
+        raise fail("ValueError", f"sys.sleep: seconds must be 0..{MAX_SLEEP_SECONDS} (one year)")
     rt.sleep(float(seconds))
 
 

@@ -91,5 +91,3 @@ class Table:
             return fn
 
         return declare
-
-
