@@ -188,6 +188,57 @@ def _log_text(value: Any) -> str:
     return value if isinstance(value, str) else to_json_text(value, None)
 
 
+# ------------------------------------------------------------------------------------- events
+# https://cloud.google.com/workflows/docs/reference/stdlib/events/create_callback_endpoint:
+# "Returns A map object with a url field that stores the URL of the created endpoint."; "ValueError
+# In case of invalid input values. TypeError In case of invalid input types." The method is "one
+# of GET, HEAD, POST, PUT, DELETE, OPTIONS, or PATCH. The default is POST"
+# (https://cloud.google.com/workflows/docs/creating-callback-endpoints).
+# .../events/await_callback: "timeout float The maximum request timeout in seconds (default:
+# 43200.0)."; "Returns The callback request received."; "TimeoutError In case of a timeout."
+# Both are blocking here (call steps only): the pages do not say either may run inside ${}.
+CALLBACK_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
+CALLBACK_TIMEOUT = 43200.0
+
+
+@builtin(
+    "events.create_callback_endpoint",
+    ("http_callback_method", "POST"),
+    runtime=True,
+    call_only=True,
+)
+def _create_callback_endpoint(rt: Runtime, method: Any) -> dict[str, Any]:
+    _need("events.create_callback_endpoint", "http_callback_method", method, "string")
+    if method not in CALLBACK_METHODS:
+        raise fail(
+            "ValueError",
+            f"events.create_callback_endpoint: http_callback_method must be one of "
+            f"{', '.join(CALLBACK_METHODS)}, not {method}",
+        )
+    return {"url": rt.create_callback(method)}
+
+
+@builtin(
+    "events.await_callback",
+    "callback",
+    ("timeout", CALLBACK_TIMEOUT),
+    runtime=True,
+    call_only=True,
+)
+def _await_callback(rt: Runtime, callback: Any, timeout: Any) -> dict[str, Any]:
+    _need("events.await_callback", "callback", callback, "map")
+    url = callback.get("url")
+    if not isinstance(url, str):
+        raise fail("TypeError", "events.await_callback: callback must be a map with a url string")
+    _need("events.await_callback", "timeout", timeout, "integer", "double")
+    if timeout < 0:
+        raise fail("ValueError", f"events.await_callback: timeout must not be negative: {timeout}")
+    request = rt.await_callback(url, float(timeout))
+    if request is None:
+        raise fail("TimeoutError", f"events.await_callback: no callback within {timeout} s")
+    return request
+
+
 @builtin("sys.now", runtime=True)
 def _now(rt: Runtime) -> float:
     return rt.now()
