@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from baton_engine import Engine, ExecutionStore
+from baton_engine import Engine, ExecutionStore, VirtualClock
 from baton_engine.runtime.clock import RealClock
 
 PAGE_SAMPLE = """
@@ -114,3 +114,12 @@ def test_cancelling_stops_an_execution_waiting_for_a_callback(engine: Engine) ->
     record = engine.wait(execution)
     assert record.state == "CANCELLED"
     assert time.monotonic() - started < 5
+
+
+def test_await_callback_waits_43200_seconds_by_default(tmp_path: Path) -> None:
+    # "timeout float The maximum request timeout in seconds (default: 43200.0)."; on the
+    # virtual clock nothing arrives from outside, so the wait is the whole default.
+    source = PAGE_SAMPLE.replace("            timeout: 3600\n", "")
+    record = Engine(ExecutionStore(tmp_path), clock=VirtualClock()).run(source)
+    assert record.error["tags"] == ["TimeoutError"]
+    assert record.end - record.start == pytest.approx(43200.0)
