@@ -39,6 +39,7 @@ from baton_limits import WORKFLOW_PARALLEL_BRANCHES, WORKFLOW_PARALLEL_DEPTH
 
 MAX_BRANCHES = WORKFLOW_PARALLEL_BRANCHES
 MAX_PARALLEL_DEPTH = WORKFLOW_PARALLEL_DEPTH
+LOOP_JUMPS = ("break", "continue")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class _Checker:
         inner = replace(where, visible=(*where.visible, block))
         for step in block.steps:
             self.unique(step, where.names)
+            if where.loop is not None and not step.anonymous and step.name in LOOP_JUMPS:
+                # https://cloud.google.com/workflows/docs/reference/syntax/iteration: "break and
+                # continue are reserved jump targets defined implicitly within a loop. Named
+                # steps called break or continue within a for loop are not allowed"
+                self.issue(step.path, f"a step inside a for loop cannot be named {step.name}")
             self.step(step, inner)
 
     def unique(self, step: WorkflowStep, names: dict[str, str]) -> None:

@@ -112,10 +112,12 @@ def _string(value: Any) -> str:
     return str(scalar_text(value))
 
 
+# https://cloud.google.com/workflows/docs/reference/syntax/iteration: "When iterating over maps,
+# ${keys(map)} can be used to obtain a list of keys. keys() always returns a sorted list."
 @builtin("keys", "map")
 def _keys(mapping: Any) -> list[str]:
     _need("keys", "map", mapping, "map")
-    return list(mapping)
+    return sorted(mapping)
 
 
 @builtin("len", "value")
