@@ -476,6 +476,16 @@ class _Builder:
         if isinstance(inner, list):
             step.body = self.block(inner, f"{path}/try")
         else:
+            if isinstance(inner, dict) and "for" in inner:
+                # https://cloud.google.com/workflows/docs/issues, "Placement of for directly
+                # after try": "you cannot deploy the workflow ... error in step try: loop step
+                # name should not be empty"; "The workaround is to add a named step after the
+                # try".
+                self.issue(
+                    f"{path}/try",
+                    "a for loop directly under try cannot be deployed (loop step name should not "
+                    "be empty); put it in a named step: try: steps: - loopStep: for: ...",
+                )
             single = self.step(name, inner, f"{path}/try")
             single.anonymous = True
             step.body = Block([single], f"{path}/try")
