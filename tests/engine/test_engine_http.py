@@ -42,14 +42,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(length))
+        raw = self.rfile.read(length)
+        body = raw.decode() if self.path == "/raw" else json.loads(raw)
         reply = {"got": body, "type": self.headers.get("Content-Type")}
         self._reply(201, json.dumps(reply).encode(), "application/json")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    _Handler.hits = {}
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -88,6 +88,34 @@ def test_post_sends_a_map_as_json(tmp_path: Path, server: str) -> None:
     assert response["body"] == {"got": {"k": [1, 2]}, "type": "application/json; charset=utf-8"}
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/http/request, body: "If a
+# Content-Type header is not specified and if the body value is bytes, the header is set to
+# Content-Type: application/octet-stream"; headers: "If a Content-Type header is specified, the
+# request body is encoded as prescribed. For example, it might be JSON or URL-encoded."
+def test_post_sends_bytes_as_octet_stream(tmp_path: Path, server: str) -> None:
+    response = call(tmp_path, "http.post", {"url": server + "/raw", "body": '${text.encode("hi")}'})
+    assert response["body"] == {"got": "hi", "type": "application/octet-stream"}
+
+
+def test_post_url_encodes_a_map_under_the_form_content_type(tmp_path: Path, server: str) -> None:
+    form = "application/x-www-form-urlencoded"
+    args = {
+        "url": server + "/raw",
+        "headers": {"Content-Type": form},
+        "body": {"a": 1, "b": "x y", "c": [True, "z"]},
+    }
+    response = call(tmp_path, "http.post", args)
+    assert response["body"] == {"got": "a=1&b=x+y&c=true&c=z", "type": form}
+
+
+def test_post_sends_a_string_as_its_text_under_a_given_content_type(
+    tmp_path: Path, server: str
+) -> None:
+    args = {"url": server + "/raw", "headers": {"Content-Type": "text/csv"}, "body": "a,b\n1,2"}
+    response = call(tmp_path, "http.post", args)
+    assert response["body"] == {"got": "a,b\n1,2", "type": "text/csv"}
+
+
 def test_http_request_takes_a_method(tmp_path: Path, server: str) -> None:
     response = call(tmp_path, "http.request", {"method": "GET", "url": server + "/json"})
     assert response["code"] == 200
@@ -100,6 +128,7 @@ def test_an_error_status_raises_http_error_with_code_and_body(tmp_path: Path, se
 
 
 def test_default_retry_retries_a_503(tmp_path: Path, server: str) -> None:
+    _Handler.hits = {}
     error = call(tmp_path, "http.get", {"url": server + "/busy"}, retry="${http.default_retry}")
     assert error["code"] == 503
     assert _Handler.hits["/busy"] == 6  # 1 + max_retries 5

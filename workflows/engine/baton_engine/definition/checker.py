@@ -9,8 +9,9 @@ branch writes to parent variables not listed in `shared`, and reads of a variabl
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from baton_engine.definition.model import (
     AssignStep,
@@ -38,6 +39,7 @@ from baton_limits import WORKFLOW_PARALLEL_BRANCHES, WORKFLOW_PARALLEL_DEPTH
 
 MAX_BRANCHES = WORKFLOW_PARALLEL_BRANCHES
 MAX_PARALLEL_DEPTH = WORKFLOW_PARALLEL_DEPTH
+LOOP_JUMPS = ("break", "continue")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,11 @@ class _Checker:
         inner = replace(where, visible=(*where.visible, block))
         for step in block.steps:
             self.unique(step, where.names)
+            if where.loop is not None and not step.anonymous and step.name in LOOP_JUMPS:
+                # https://cloud.google.com/workflows/docs/reference/syntax/iteration: "break and
+                # continue are reserved jump targets defined implicitly within a loop. Named
+                # steps called break or continue within a for loop are not allowed"
+                self.issue(step.path, f"a step inside a for loop cannot be named {step.name}")
             self.step(step, inner)
 
     def unique(self, step: WorkflowStep, names: dict[str, str]) -> None:
@@ -160,6 +167,9 @@ class _Checker:
         name = step.function
         if not name:
             return
+        if step.args is not None and isinstance(step.args.source, list):
+            self.positional_call(name, len(step.args.source), step.path)
+            return
         arg_names = self.literal_keys(step.args)
         sub = self.workflow.subworkflows.get(name)
         if sub is not None:
@@ -169,13 +179,7 @@ class _Checker:
         builtin = library().functions.get(name)
         if builtin is not None:
             if arg_names is not None:
-                names = {p for p, _ in builtin.params}
-                unknown = sorted(arg_names - names)
-                if unknown:
-                    self.issue(step.path, f"{name} has no argument(s) {', '.join(unknown)}")
-                missing = [p for p, d in builtin.params if d is REQUIRED and p not in arg_names]
-                if missing:
-                    self.issue(step.path, f"{name}: missing argument(s) {', '.join(missing)}")
+                self.builtin_args(name, builtin.params, arg_names, step.path)
             return
         if name in self.connectors:
             return
@@ -183,6 +187,32 @@ class _Checker:
             self.issue(step.path, f"connector {name} is not available locally", "warning")
             return
         self.issue(step.path, f"call to undefined subworkflow or function {name}")
+
+    def builtin_args(
+        self, name: str, params: Sequence[tuple[str, Any]], given: set[str], path: str
+    ) -> None:
+        unknown = sorted(given - {p for p, _ in params})
+        if unknown:
+            self.issue(path, f"{name} has no argument(s) {', '.join(unknown)}")
+        missing = [p for p, d in params if d is REQUIRED and p not in given]
+        if missing:
+            self.issue(path, f"{name}: missing argument(s) {', '.join(missing)}")
+
+    def positional_call(self, name: str, count: int, path: str) -> None:
+        """`args` as a list: documented for library functions only (the sys.log page)."""
+        builtin = library().functions.get(name)
+        if builtin is None:
+            self.issue(
+                path,
+                f"args of {name} is a list; only standard-library functions take arguments by "
+                "position in a call step (give a map of parameter names)",
+            )
+            return
+        required = sum(d is REQUIRED for _, d in builtin.params)
+        if not required <= count <= len(builtin.params):
+            self.issue(
+                path, f"{name} takes {required}..{len(builtin.params)} arguments, given {count}"
+            )
 
     @staticmethod
     def literal_keys(args: Template | None) -> set[str] | None:

@@ -50,7 +50,35 @@ _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _WorkflowLoader(_SafeLoader):
-    """YAML as Workflows reads it: dates stay strings, only true/false (any case) are booleans."""
+    """YAML as Workflows reads it: dates stay strings, only true/false (any case) are booleans,
+    and a key written twice in one mapping is an error.
+
+    https://cloud.google.com/workflows/docs/reference/syntax: source files "contain only one main
+    workflow" and "are either a valid YAML or JSON file"; YAML requires the keys of a mapping to
+    be unique (a loader that kept the last one would run a different workflow than the one
+    written). Keys brought in by a merge (`<<`) may still be overridden, as YAML allows.
+    """
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:
+                    continue
+                if first is not key_node:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"key {key!r} is written twice in one mapping (first at line "
+                        f"{first.start_mark.line + 1})",
+                        key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep=deep)
 
 
 _DROPPED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool"}
@@ -339,8 +367,11 @@ class _Builder:
             self.issue(path, f"call must name a function or subworkflow, not {function!r}")
             function = ""
         args = body.get("args")
-        if args is not None and not isinstance(args, dict):
-            self.issue(path, "args must be a map of argument names to values")
+        # A list gives the arguments by position, as the sys.log page's "argsList" examples do
+        # (https://cloud.google.com/workflows/docs/reference/stdlib/sys/log); the checker allows
+        # it only for standard-library functions.
+        if args is not None and not isinstance(args, dict | list):
+            self.issue(path, "args must be a map of argument names to values, or a list")
             args = None
         result = body.get("result")
         if result is not None:
@@ -394,7 +425,9 @@ class _Builder:
     def _for(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         return ForStep(name, path, nxt, loop=self.loop(body["for"], f"{path}/for"))
 
-    def _parallel(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
+    def _parallel(
+        self, name: str, path: str, nxt: str | None, body: dict[str, Any]
+    ) -> WorkflowStep:
         spec = body["parallel"]
         step = ParallelStep(name, path, nxt)
         if not isinstance(spec, dict):
@@ -443,6 +476,16 @@ class _Builder:
         if isinstance(inner, list):
             step.body = self.block(inner, f"{path}/try")
         else:
+            if isinstance(inner, dict) and "for" in inner:
+                # https://cloud.google.com/workflows/docs/issues, "Placement of for directly
+                # after try": "you cannot deploy the workflow ... error in step try: loop step
+                # name should not be empty"; "The workaround is to add a named step after the
+                # try".
+                self.issue(
+                    f"{path}/try",
+                    "a for loop directly under try cannot be deployed (loop step name should not "
+                    "be empty); put it in a named step: try: steps: - loopStep: for: ...",
+                )
             single = self.step(name, inner, f"{path}/try")
             single.anonymous = True
             step.body = Block([single], f"{path}/try")
@@ -548,6 +591,16 @@ class _Builder:
         return Workflow(subs, source)
 
 
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique (RFC 8259 only says they SHOULD be: strict here)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DefinitionError([Issue("", f"not valid JSON: key {key!r} is written twice")])
+        out[key] = value
+    return out
+
+
 def read_document(source: str) -> Any:
     """Parse YAML (or JSON, a subset) the way Workflows does."""
     if len(source.encode()) > MAX_SOURCE_BYTES:
@@ -557,7 +610,7 @@ def read_document(source: str) -> Any:
     try:
         if source.lstrip().startswith(("{", "[")):
             try:
-                return json.loads(source)
+                return json.loads(source, object_pairs_hook=_unique_pairs)
             except json.JSONDecodeError:
                 pass
         return yaml.load(source, Loader=_WorkflowLoader)

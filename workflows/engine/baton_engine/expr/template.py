@@ -7,10 +7,11 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from baton_engine.errors import WorkflowError
+from baton_engine.errors import WorkflowError, fail
 from baton_engine.expr.evaluator import Context, compile_node
 from baton_engine.expr.nodes import Node
 from baton_engine.expr.parser import parse
+from baton_engine.expr.values import type_name
 
 _EXPRESSION = re.compile(r"\A\$\{(.*)\}\Z", re.DOTALL)
 
@@ -74,19 +75,31 @@ class _Compiler:
         return compile_node(node)
 
     def mapping(self, value: dict[Any, Any]) -> Callable[[Context], Any] | None:
+        # A key that is wholly `${...}` is computed too: https://cloud.google.com/workflows/docs/
+        # reference/syntax/maps, "when using dynamic keys in a map defined with braces, wrap the
+        # expression in quotes", e.g. `myMap: {"${dynamicKey}": "myValue"}` and, in block style,
+        # `${dynamicKey}: "Apple"`.
+        keys = {str(k): self.key(str(k)) for k in value}
         parts = {str(k): self.build(v) for k, v in value.items()}
         dynamic = tuple((k, p) for k, p in parts.items() if p is not None)
-        if not dynamic:
+        if not dynamic and not any(keys.values()):
             return None
         fixed = {str(k): _constant(v) for k, v in value.items()}
+        computed = {k: p for k, p in parts.items() if p is not None}
+        order = tuple((k, keys[k], computed.get(k)) for k in fixed)
 
         def run(ctx: Context) -> Any:
-            out = dict(fixed)
-            for key, part in dynamic:
-                out[key] = part(ctx)
+            out: dict[str, Any] = {}
+            for key, key_part, part in order:
+                name = key if key_part is None else _key_string(key, key_part(ctx))
+                out[name] = part(ctx) if part is not None else fixed[key]
             return out
 
         return run
+
+    def key(self, key: str) -> Callable[[Context], Any] | None:
+        text = expression_text(key)
+        return None if text is None else self.expression(key, text)
 
     def sequence(self, value: list[Any]) -> Callable[[Context], Any] | None:
         items = [self.build(v) for v in value]
@@ -107,6 +120,13 @@ def compile_template(data: Any, problems: list[str] | None = None) -> Template:
         constant = _constant(data)
         return Template(data, lambda ctx: constant, (), True)
     return Template(data, run, tuple(compiler.nodes), False)
+
+
+def _key_string(source: str, key: Any) -> str:
+    """A computed map key: only a string names a key (the maps page's keys are strings)."""
+    if not isinstance(key, str):
+        raise fail("TypeError", f"the map key {source} must give a string, not {type_name(key)}")
+    return key
 
 
 def _constant(data: Any) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 from baton_engine.definition.checker import load
 from baton_engine.errors import ArgumentError, Cancelled, WorkflowError
 from baton_engine.expr.values import to_json_text
+from baton_engine.runtime.callbacks import CallbackHub, LinkedEvent
 from baton_engine.runtime.clock import Clock, RealClock
 from baton_engine.runtime.executor import Connector, Executor, Limits
 from baton_engine.runtime.records import ExecutionRecord, ExecutionStore
@@ -68,6 +69,7 @@ class Engine:
         self.log_sink = log_sink
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
+        self.callbacks = CallbackHub()
 
     def builtin_env(self, workflow_id: str, execution_id: str, source: str) -> dict[str, str]:
         """The GOOGLE_CLOUD_* variables `sys.get_env` provides, with their local values."""
@@ -108,7 +110,7 @@ class Engine:
         )
         folder = self.store.create(record, source)
         recorder = self.store.recorder(execution_id, self.clock.now, self.log_sink)
-        running = _Running(None, threading.Event(), threading.Event())
+        running = _Running(None, LinkedEvent(), threading.Event())
         executor = Executor(
             workflow,
             execution_id=execution_id,
@@ -120,12 +122,14 @@ class Engine:
             retry_delay_scale=self.retry_delay_scale,
             limits=self.limits,
             workdir=folder,
+            callbacks=self.callbacks,
         )
 
         def execute() -> None:
             try:
                 self._execute(executor, record, argument)
             finally:
+                self.callbacks.close(execution_id)
                 recorder.close()
                 running.done.set()
                 with self._lock:
@@ -184,6 +188,20 @@ class Engine:
         if running is not None:
             running.done.wait(timeout)
         return self.store.get(execution_id)
+
+    def send_callback(
+        self,
+        url: str,
+        method: str = "POST",
+        *,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+    ) -> None:
+        """Deliver an HTTP request to a callback endpoint of a running execution (what a POST
+        to its URL does on the service); LookupError if none is there, ValueError if it expects
+        another method. `callbacks.pending(execution_id)` lists an execution's endpoints."""
+        self.callbacks.send(url, method, headers=headers, body=body, query=query)
 
     def cancel(self, execution_id: str) -> None:
         """Stop an execution: at once if it runs in this process, else at its next poll."""

@@ -39,6 +39,7 @@ from baton_engine.definition.model import (
 )
 from baton_engine.errors import Cancelled, LimitExceeded, WorkflowError, fail
 from baton_engine.expr.values import FunctionRef, is_number, to_json_text, type_name
+from baton_engine.runtime.callbacks import CallbackHub, LinkedEvent
 from baton_engine.runtime.clock import Clock
 from baton_engine.runtime.memory import Memory, assign_at, size_of
 from baton_engine.stdlib import library
@@ -279,6 +280,7 @@ class Executor:
         retry_delay_scale: float = 1.0,
         limits: Limits | None = None,
         workdir: Path | None = None,
+        callbacks: CallbackHub | None = None,
     ) -> None:
         self.workflow = workflow
         self.execution_id = execution_id
@@ -286,7 +288,8 @@ class Executor:
         self.env = dict(env)
         self.connectors = dict(connectors or {})
         self.recorder = recorder or NullRecorder()
-        self.cancel = cancel or threading.Event()
+        self.cancel = cancel or LinkedEvent()
+        self.callbacks = callbacks or CallbackHub()
         self.retry_delay_scale = retry_delay_scale
         self.limits = limits or Limits()
         self.workdir = workdir
@@ -323,6 +326,37 @@ class Executor:
 
     def log(self, severity: str, payload: Any) -> None:
         self.recorder.log(severity, payload)
+
+    def create_callback(self, method: str) -> str:
+        env = self.env
+        path = (
+            f"projects/{env.get('GOOGLE_CLOUD_PROJECT_ID', '-')}"
+            f"/locations/{env.get('GOOGLE_CLOUD_LOCATION', '-')}"
+            f"/workflows/{env.get('GOOGLE_CLOUD_WORKFLOW_ID', '-')}"
+        )
+        return self.callbacks.create(path, self.execution_id, method)
+
+    def await_callback(self, url: str, timeout: float) -> dict[str, Any] | None:
+        endpoint = self.callbacks.endpoint(url)
+        if endpoint is None or endpoint.execution_id != self.execution_id:
+            raise fail(
+                "ValueError",
+                f"events.await_callback: {url} is not a callback endpoint of this execution "
+                "(an endpoint can only be awaited in the execution that created it)",
+            )
+        if isinstance(self.cancel, LinkedEvent):
+            self.cancel.link(endpoint.wake)
+        deadline = self.clock.now() + timeout
+        while True:
+            request = self.callbacks.take(endpoint)
+            if request is not None:
+                return request
+            if self.cancel.is_set():
+                raise Cancelled()
+            remaining = deadline - self.clock.now()
+            if remaining <= 0:
+                return None
+            self.clock.sleep(remaining, endpoint.wake)
 
     # -- entry point
 
@@ -383,6 +417,14 @@ class Executor:
         if name.startswith("googleapis."):
             raise fail("SystemError", f"connector {name} is not available in the local engine")
         raise fail("KeyError", f"no subworkflow or function named {name}")
+
+    def call_positional(self, name: str, args: list[Any]) -> Any:
+        """A call step whose `args` is a list: a library function's arguments by position."""
+        builtin = library().functions.get(name)
+        if builtin is None:
+            raise fail("TypeError", f"args of {name} must be a map of parameter names")
+        values = builtin.bind(args, None)
+        return builtin.fn(self, *values) if builtin.runtime else builtin.fn(*values)
 
     def call_subworkflow(
         self,
@@ -543,9 +585,12 @@ class Executor:
 
     def _call(self, step: CallStep, scope: Scope) -> None:
         args = step.args(scope) if step.args is not None else {}
-        if not isinstance(args, dict):
-            raise fail("TypeError", f"args of {step.function} must be a map")
-        result = self.call_function(step.function, None, args, scope)
+        if isinstance(args, list):
+            result = self.call_positional(step.function, args)
+        elif isinstance(args, dict):
+            result = self.call_function(step.function, None, args, scope)
+        else:
+            raise fail("TypeError", f"args of {step.function} must be a map or a list")
         if step.result is not None:
             scope.set(step.result, result)
 

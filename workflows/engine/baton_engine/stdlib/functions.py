@@ -49,6 +49,7 @@ SEVERITIES = (
     "EMERGENCY",
 )
 
+
 def _need(fn_name: str, arg: str, value: Any, *kinds: str) -> None:
     if type_name(value) not in kinds:
         raise fail(
@@ -111,10 +112,12 @@ def _string(value: Any) -> str:
     return str(scalar_text(value))
 
 
+# https://cloud.google.com/workflows/docs/reference/syntax/iteration: "When iterating over maps,
+# ${keys(map)} can be used to obtain a list of keys. keys() always returns a sorted list."
 @builtin("keys", "map")
 def _keys(mapping: Any) -> list[str]:
     _need("keys", "map", mapping, "map")
-    return list(mapping)
+    return sorted(mapping)
 
 
 @builtin("len", "value")
@@ -144,6 +147,18 @@ def _get_env(rt: Runtime, name: Any, default: Any) -> str:
     return value
 
 
+# https://cloud.google.com/workflows/docs/reference/stdlib/sys/log: `data` and `text` are
+# "integer|float|bool|string|list|dict", `json` is "dict"; "Maps are logged as a JSON payload
+# ... Other accepted types are logged as a text payload"; `text` is "Always logged as a text
+# payload"; severity "One of: DEFAULT, DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL, ALERT,
+# EMERGENCY"; "TypeError - If either data or text is specified with a type that is not one of
+# ... - If json is specified with a type that is not dict. - If more than one of data, text, or
+# json are specified. - If none of data, text, or json are specified." Unsaid, so strict here: a
+# severity spelled otherwise (also in lower case) is a ValueError; the text of a non-string is
+# its JSON text; `timeout` must be a number and is otherwise ignored (nothing here can stall).
+_LOGGABLE = ("integer", "double", "bool", "string", "list", "map")
+
+
 @builtin(
     "sys.log",
     ("data", None),
@@ -155,16 +170,75 @@ def _get_env(rt: Runtime, name: Any, default: Any) -> str:
     call_only=True,
 )
 def _log(rt: Runtime, data: Any, severity: Any, text: Any, json_: Any, timeout: Any) -> None:
-    given = [v for v in (data, text, json_) if v is not None]
+    given = [(k, v) for k, v in (("data", data), ("text", text), ("json", json_)) if v is not None]
     if len(given) != 1:
         raise fail("TypeError", "sys.log takes exactly one of data, text or json")
-    if not isinstance(severity, str) or severity.upper() not in SEVERITIES:
+    if severity not in SEVERITIES:
         raise fail("ValueError", f"sys.log: severity must be one of {', '.join(SEVERITIES)}")
-    if text is not None:
-        _need("sys.log", "text", text, "string")
-    if json_ is not None:
-        _need("sys.log", "json", json_, "map", "list")
-    rt.log(severity.upper(), given[0])
+    if timeout is not None:
+        _need("sys.log", "timeout", timeout, "integer", "double")
+    kind, value = given[0]
+    if kind == "json":
+        _need("sys.log", "json", value, "map")
+    else:
+        _need("sys.log", kind, value, *_LOGGABLE)
+    as_json = kind == "json" or (kind == "data" and isinstance(value, dict))
+    rt.log(severity, value if as_json else _log_text(value))
+
+
+def _log_text(value: Any) -> str:
+    return value if isinstance(value, str) else to_json_text(value, None)
+
+
+# ------------------------------------------------------------------------------------- events
+# https://cloud.google.com/workflows/docs/reference/stdlib/events/create_callback_endpoint:
+# "Returns A map object with a url field that stores the URL of the created endpoint."; "ValueError
+# In case of invalid input values. TypeError In case of invalid input types." The method is "one
+# of GET, HEAD, POST, PUT, DELETE, OPTIONS, or PATCH. The default is POST"
+# (https://cloud.google.com/workflows/docs/creating-callback-endpoints).
+# .../events/await_callback: "timeout float The maximum request timeout in seconds (default:
+# 43200.0)."; "Returns The callback request received."; "TimeoutError In case of a timeout."
+# Both are blocking here (call steps only): the pages do not say either may run inside ${}.
+CALLBACK_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
+CALLBACK_TIMEOUT = 43200.0
+
+
+@builtin(
+    "events.create_callback_endpoint",
+    ("http_callback_method", "POST"),
+    runtime=True,
+    call_only=True,
+)
+def _create_callback_endpoint(rt: Runtime, method: Any) -> dict[str, Any]:
+    _need("events.create_callback_endpoint", "http_callback_method", method, "string")
+    if method not in CALLBACK_METHODS:
+        raise fail(
+            "ValueError",
+            f"events.create_callback_endpoint: http_callback_method must be one of "
+            f"{', '.join(CALLBACK_METHODS)}, not {method}",
+        )
+    return {"url": rt.create_callback(method)}
+
+
+@builtin(
+    "events.await_callback",
+    "callback",
+    ("timeout", CALLBACK_TIMEOUT),
+    runtime=True,
+    call_only=True,
+)
+def _await_callback(rt: Runtime, callback: Any, timeout: Any) -> dict[str, Any]:
+    _need("events.await_callback", "callback", callback, "map")
+    url = callback.get("url")
+    if not isinstance(url, str):
+        raise fail("TypeError", "events.await_callback: callback must be a map with a url string")
+    _need("events.await_callback", "timeout", timeout, "integer", "double")
+    if timeout < 0:
+        raise fail("ValueError", f"events.await_callback: timeout must not be negative: {timeout}")
+    request = rt.await_callback(url, float(timeout))
+    if request is None:
+        raise fail("TimeoutError", f"events.await_callback: no callback within {timeout} s")
+    return request
 
 
 @builtin("sys.now", runtime=True)
@@ -184,9 +258,7 @@ MAX_SLEEP_SECONDS = 31_536_000
 def _sleep(rt: Runtime, seconds: Any) -> None:
     _need("sys.sleep", "seconds", seconds, "integer", "double")
     if not 0 <= seconds <= MAX_SLEEP_SECONDS:
-        raise fail(
-            "ValueError", f"sys.sleep: seconds must be 0..{MAX_SLEEP_SECONDS} (one year)"
-        )
+        raise fail("ValueError", f"sys.sleep: seconds must be 0..{MAX_SLEEP_SECONDS} (one year)")
     rt.sleep(float(seconds))
 
 

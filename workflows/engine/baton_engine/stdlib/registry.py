@@ -13,7 +13,7 @@ REQUIRED = object()
 
 
 class Runtime(Protocol):
-    """What library functions may touch: the clock, the environment, the log."""
+    """What library functions may touch: the clock, the environment, the log, callbacks."""
 
     def now(self) -> float:
         """Seconds since the epoch."""
@@ -26,6 +26,12 @@ class Runtime(Protocol):
 
     def log(self, severity: str, payload: Any) -> None:
         """One structured log entry."""
+
+    def create_callback(self, method: str) -> str:
+        """A new callback endpoint of this execution expecting `method`; its URL."""
+
+    def await_callback(self, url: str, timeout: float) -> dict[str, Any] | None:
+        """The next request to this execution's endpoint at `url`; None after `timeout`."""
 
 
 @dataclass(frozen=True)
@@ -91,5 +97,3 @@ class Table:
             return fn
 
         return declare
-
-
