@@ -9,38 +9,19 @@ when its condition holds for `projects/_/buckets/<bucket>/objects/<name>`
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TextIO
 
+from baton.iam import condition_holds, reaches
 from baton_infra.access import object_name
 from baton_infra.iam_graph import Grant, iam_graph
 from baton_infra.mock_runtime import Recording
 from baton_infra.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_infra.stack_config import StackConfig
 
-_TERM = re.compile(r'(!?)resource\.name\.(startsWith|endsWith)\("([^"]*)"\)\Z')
 STORAGE_AGENT_DOMAIN = "@gs-project-accounts.iam.gserviceaccount.com"
 
-
-def condition_holds(expression: str | None, resource_name: str) -> bool:
-    """Evaluate a baton lake condition (`&&` of [!]resource.name.startsWith/endsWith) on a
-    name. Any other CEL is refused rather than guessed."""
-    if expression is None:
-        return True
-    for term in expression.split("&&"):
-        match = _TERM.match(term.strip())
-        if match is None:
-            raise ValueError(f"condition term the model cannot evaluate: {term.strip()!r}")
-        negated, test, value = match.groups()
-        hit = (
-            resource_name.startswith(value)
-            if test == "startsWith"
-            else resource_name.endswith(value)
-        )
-        if hit == bool(negated):
-            return False
-    return True
+__all__ = ["condition_holds"]  # the evaluator lives in baton.iam, shared with the twin
 
 
 @dataclass(frozen=True)
@@ -53,7 +34,9 @@ class Need:
     call: RuntimeCall
 
 
-def _identity(who: str, config: StackConfig, grants: list[Grant]) -> str | None:
+def identity_of(who: str, config: StackConfig, grants: list[Grant]) -> str | None:
+    """The account id (or IAM member) a caller of the model runs as in this stack; None when
+    the stack does not deploy that caller."""
     if who.startswith("step:"):
         return config.job_prefix + who.removeprefix("step:")
     if who == "storage-agent":
@@ -89,7 +72,7 @@ def needs(recording: Recording) -> list[Need]:
     grants = iam_graph(recording)
     out = []
     for call in RUNTIME_CALLS:
-        identity = _identity(call.who, recording.config, grants)
+        identity = identity_of(call.who, recording.config, grants)
         if identity is None:
             continue
         out += [
@@ -108,15 +91,9 @@ def role_permissions(recording: Recording) -> dict[str, frozenset[str]]:
 
 
 def covers(grant: Grant, resource: str, project: str) -> bool:
-    """Whether `grant` reaches `resource` (by resource hierarchy and condition)."""
-    if grant.resource == f"project {project}":
-        return True
-    if resource.startswith("object "):
-        bucket, _, name = resource.removeprefix("object ").partition("/")
-        return grant.resource == f"bucket {bucket}" and condition_holds(
-            grant.expression, f"projects/_/buckets/{bucket}/objects/{name}"
-        )
-    return grant.resource == resource
+    """Whether `grant` reaches `resource` (by resource hierarchy and condition), evaluated
+    by baton.iam.reaches, the same code the local twin enforces with."""
+    return reaches(grant.resource, grant.expression, resource, project)
 
 
 def _granting(

@@ -46,6 +46,15 @@ class Settings(BaseModel):
         None, description="batched mode: JSON list of partition dates shared among tasks"
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    twin_iam: Literal["off", "enforce"] = Field(
+        "off", description="local twin: refuse calls the deployed IAM policy does not allow"
+    )
+    twin_policy: Path | None = Field(
+        None, description="local twin: the policy exported by `python -m baton_infra.policy`"
+    )
+    twin_identity: str | None = Field(
+        None, description="local twin: the caller this process runs as (set by the job runner)"
+    )
 
     @field_validator("home", mode="after")
     @classmethod
