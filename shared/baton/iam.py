@@ -245,8 +245,9 @@ def load_policy(path: Path) -> Policy:
         return policy_from_json(json.loads(path.read_text()), str(path))
     except OSError as err:
         raise ConfigError(
-            f"cannot read the IAM policy {path}: {err.strerror or err}; export it with "
-            "`python -m baton_infra.policy > FILE` and point BATON_TWIN_POLICY at it",
+            f"cannot read the IAM policy {path}: {err.strerror or err}; export it with `make "
+            "policy` (or `python -m baton_infra.policy --out FILE` and point BATON_TWIN_POLICY "
+            "at it)",
             reason="policy_unreadable",
         ) from err
     except (ValueError, KeyError, TypeError, AttributeError) as err:
@@ -260,17 +261,9 @@ def load_policy(path: Path) -> Policy:
 IAM_MODES = ("off", "enforce")
 
 
-def enforced_policy(mode: str, policy_file: Path | None) -> Policy | None:
+def enforced_policy(mode: str, policy_file: Path) -> Policy | None:
     """The policy to enforce for BATON_TWIN_IAM=`mode` (None: off); ConfigError when the mode
-    is unknown or enforce has no BATON_TWIN_POLICY file."""
+    is unknown or the policy file cannot be read."""
     if mode not in IAM_MODES:
         raise ConfigError(f"BATON_TWIN_IAM={mode!r}: use off or enforce", reason="invalid_setting")
-    if mode == "off":
-        return None
-    if policy_file is None:
-        raise ConfigError(
-            "BATON_TWIN_IAM=enforce needs the deployed policy: export it with `python -m "
-            "baton_infra.policy > policy.json` (or `make policy`) and set BATON_TWIN_POLICY",
-            reason="policy_missing",
-        )
-    return load_policy(policy_file)
+    return None if mode == "off" else load_policy(policy_file)

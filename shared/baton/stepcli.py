@@ -119,7 +119,7 @@ def execute(
         task = TaskContext.from_env(environ)
         days = _dates(day, settings, task)
         definition = datasets.get(dataset)
-        policy = enforced_policy(settings.twin_iam, settings.twin_policy)
+        policy = enforced_policy(settings.twin_iam, settings.twin_policy_file)
         storage = policed(open_storage(settings.lake_root), policy, settings.twin_identity)
     except BatonError as err:
         log.get().error("cannot start", step=step.name, reason=err.reason, error=err.message)

@@ -304,16 +304,17 @@ def test_sys_log_needs_the_log_writer_role(deployed_policy, tmp_path):
 # --- the demo pipeline, end to end ------------------------------------------------------------
 
 
-def clean_env(lake: Lake, **extra: str) -> dict[str, str]:
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """This process's environment without the machine's BATON_* and GCP settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "GOOGLE_CLOUD"))}
-    return {**env, "BATON_HOME": str(lake.home), **extra}
+    return {**env, "BATON_HOME": str(home), **extra}
 
 
 @pytest.mark.slow
 def test_the_demo_pipeline_passes_under_the_enforced_deployed_policy(lake, deployed_policy_file):
     """`make run`'s path: `baton run` over seeded days, the real YAML and step entrypoints,
     every call of the workflow and of each step checked against the deployed policy."""
-    env = clean_env(lake, BATON_TWIN_POLICY=str(deployed_policy_file))
+    env = clean_env(lake.home, BATON_TWIN_POLICY=str(deployed_policy_file))
     result = CliRunner().invoke(
         app,
         [
@@ -336,9 +337,9 @@ def test_the_demo_pipeline_passes_under_the_enforced_deployed_policy(lake, deplo
     assert [d for (d,) in days] == [JAN_1, JAN_2]
 
 
-def test_baton_run_with_iam_enforce_and_no_policy_is_a_configuration_error(lake):
+def test_baton_run_with_iam_enforce_and_no_policy_is_a_configuration_error(tmp_path):
     result = CliRunner().invoke(
-        app, ["run", "--date", "2013-01-01", "--iam", "enforce"], env=clean_env(lake)
+        app, ["run", "--date", "2013-01-01", "--iam", "enforce"], env=clean_env(tmp_path)
     )
     assert result.exit_code == ExitCode.CONFIG, result.output
     assert "BATON_TWIN_POLICY" in result.output
@@ -349,7 +350,7 @@ def test_without_run_operations_get_the_run_fails_clearly_at_the_wait(
     lake, deployed_policy, tmp_path
 ):
     policy = write_policy(deployed_policy.without("workflow", "run.operations.get"), tmp_path)
-    env = clean_env(lake, **enforce(policy))
+    env = clean_env(lake.home, **enforce(policy))
     engine = local_engine(load_settings(environ=env), env, fast_retries=True)
     record = engine.run(PIPELINE.read_text(), {"dates": ["2013-01-01"]}, workflow_id="pipeline")
     for thread in engine.connectors[RUN_JOB].detached:
@@ -361,3 +362,18 @@ def test_without_run_operations_get_the_run_fails_clearly_at_the_wait(
     assert failure["message"].startswith(
         f"{WORKFLOW_SA} does not have run.operations.get access to projects/{PROJECT}"
     )
+
+
+def test_baton_serve_with_iam_enforce_and_no_policy_is_a_configuration_error(tmp_path):
+    args = ["serve", "--iam", "enforce", "--port", "0", "--grpc-port", "0"]
+    result = CliRunner().invoke(app, args, env=clean_env(tmp_path))
+    assert result.exit_code == ExitCode.CONFIG, result.output
+    assert "policy.json" in result.output
+
+
+def test_baton_run_refuses_iam_on_the_gcp_target(tmp_path):
+    args = ["run", "--date", "2013-01-01", "--iam", "enforce", "--target", "gcp"]
+    env = clean_env(tmp_path, BATON_GCP_PROJECT="p", BATON_GCP_REGION="r")
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "baton serve --iam enforce" in result.output

@@ -5,8 +5,8 @@ process environment, with local defaults: BATON_JOB_PREFIX (`baton.jobs.JOB_PREF
 (`baton.datasets.DEFAULT_DATASET`), and BATON_LAKE_BUCKET / BATON_LAKE_PREFIX (taken from BATON_LAKE when it is a
 gs:// URI, else the stand-in bucket "baton-local-lake" mapped onto the local lake directory).
 
-With BATON_TWIN_IAM=enforce the twin enforces the deployed IAM policy (BATON_TWIN_POLICY, the
-file `python -m baton_infra.policy` exports): the connectors and sys.log check the workflow's
+With BATON_TWIN_IAM=enforce the twin enforces the deployed IAM policy (BATON_TWIN_POLICY, default
+$BATON_HOME/policy.json: the file `python -m baton_infra.policy` exports): the connectors and sys.log check the workflow's
 calls, and every step process it starts checks its own (baton.policed_storage).
 """
 
@@ -59,14 +59,17 @@ def user_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
 def twin_policy(settings: Settings) -> Policy | None:
     """The IAM policy the twin enforces (None: BATON_TWIN_IAM=off); ConfigError when enforce
     has no readable policy."""
-    return enforced_policy(settings.twin_iam, settings.twin_policy)
+    return enforced_policy(settings.twin_iam, settings.twin_policy_file)
 
 
 def enforcing_env(policy: Policy | None, settings: Settings) -> dict[str, str]:
     """What a job's tasks need in their environment to enforce the policy themselves."""
-    if policy is None or settings.twin_policy is None:
+    if policy is None:
         return {}
-    return {"BATON_TWIN_IAM": "enforce", "BATON_TWIN_POLICY": str(settings.twin_policy.resolve())}
+    return {
+        "BATON_TWIN_IAM": "enforce",
+        "BATON_TWIN_POLICY": str(settings.twin_policy_file.resolve()),
+    }
 
 
 def policed_log_sink(
