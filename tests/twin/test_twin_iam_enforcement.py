@@ -185,16 +185,10 @@ def test_enforce_without_a_policy_file_is_a_configuration_error(lake):
 def test_a_rerun_under_the_deployed_policy_skips_without_listing_the_bucket(
     lake, deployed_policy_file
 ):
-    runs = []
-    for _ in range(2):
-        runs.append(
-            [
-                lake.run(step, JAN_1, env=enforce(deployed_policy_file, f"step:{step}"))
-                for step in ("extract", "transform", "validate", "load")
-            ]
-        )
-    assert runs == [[ExitCode.OK] * 4] * 2
-    assert attempt(lake, "loaded", JAN_1)["outcome"] == "skipped"
+    # Every step's skip check is the same code (baton.step); extract's is the cheapest to run.
+    env = enforce(deployed_policy_file, "step:extract")
+    assert [lake.run("extract", JAN_1, env=env) for _ in range(2)] == [ExitCode.OK] * 2
+    assert attempt(lake, "raw", JAN_1)["outcome"] == "skipped"
 
 
 # --- the warehouse ----------------------------------------------------------------------------
