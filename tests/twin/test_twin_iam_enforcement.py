@@ -6,6 +6,8 @@ so the demo pipeline passing here proves the whole run fits in it."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import sys
@@ -16,7 +18,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from lakes import BUCKET, JAN_1, JAN_2, Lake
+from lakes import BUCKET, JAN_1, JAN_2, STEP_OBJECTS, Lake
 from typer.testing import CliRunner
 
 from baton import datasets
@@ -24,9 +26,11 @@ from baton.config import load_settings
 from baton.errors import ExitCode
 from baton.iam import PermissionDenied, Policy, condition_holds, load_policy
 from baton.policed_storage import PolicedStorage
+from baton.stepcli import execute
 from baton.storage import GcsStorage, LocalStorage
 from baton.warehouse import PolicedWarehouse, TableSpec, open_warehouse
 from baton_cli.app import app
+from baton_cli.demo import seed
 from baton_engine import Engine, ExecutionStore
 from baton_twin.connectors import GET_OBJECT, RUN_JOB, GetObjectConnector, RunJobConnector
 from baton_twin.jobrunner import JobSpec, LocalJobRunner
@@ -189,6 +193,35 @@ def test_a_rerun_under_the_deployed_policy_skips_without_listing_the_bucket(
     env = enforce(deployed_policy_file, "step:extract")
     assert [lake.run("extract", JAN_1, env=env) for _ in range(2)] == [ExitCode.OK] * 2
     assert attempt(lake, "raw", JAN_1)["outcome"] == "skipped"
+
+
+@pytest.mark.slow
+def test_a_step_on_a_gs_lake_is_policed_like_on_a_local_one(gcs, deployed_policy, tmp_path):
+    root = f"gs://{BUCKET}/iam-step-{uuid.uuid4().hex[:8]}"
+    storage = GcsStorage(root)
+    seed(storage, JAN_2, JAN_2)
+    no_writes = write_policy(
+        deployed_policy.without("step:extract", "storage.objects.create"), tmp_path
+    )
+    allowed = write_policy(deployed_policy, tmp_path)
+    base = {"BATON_HOME": str(tmp_path / "home"), "BATON_LAKE": root}
+
+    def extract(policy: Path) -> ExitCode:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return execute(
+                STEP_OBJECTS["extract"],
+                JAN_2,
+                "flights",
+                force=False,
+                dry_run=False,
+                verbose=False,
+                environ={**base, **enforce(policy, "step:extract")},
+            )
+
+    assert extract(no_writes) == ExitCode.UNAVAILABLE
+    assert storage.list("raw") == []  # not even its attempt record could be written
+    assert extract(allowed) == ExitCode.OK
+    assert f"raw/flights/dt={JAN_2}/_manifest.json" in storage.list("raw")
 
 
 # --- the warehouse ----------------------------------------------------------------------------
