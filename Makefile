@@ -55,6 +55,11 @@ STACK_FILE ?= infra/Pulumi.example.yaml
 plan: sync ## print offline what `pulumi up` would create, with the IAM graph (STACK_FILE=...)
 	$(RUN) python -m baton_infra.plan $(STACK_FILE)
 
+POLICY ?= .baton/policy.json
+policy: sync ## export the IAM policy the stack grants to POLICY, for `baton run --iam enforce` (STACK_FILE=...)
+	@mkdir -p $(dir $(POLICY))
+	$(RUN) python -m baton_infra.policy $(STACK_FILE) --out $(POLICY)
+
 STEPS := extract transform validate load
 TAG ?= dev
 images: ## build the four step images (needs a Docker engine): baton-<step>:$(TAG)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
-from baton.iam import condition_holds
+from baton.iam import condition_holds, reaches
 from baton.lake_access import object_name
 from baton.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_infra.iam_graph import Grant, iam_graph
@@ -32,7 +32,9 @@ class Need:
     call: RuntimeCall
 
 
-def _identity(who: str, config: StackConfig, grants: list[Grant]) -> str | None:
+def identity_of(who: str, config: StackConfig, grants: list[Grant]) -> str | None:
+    """The account id (or IAM member) a caller of the model runs as in this stack; None when
+    the stack does not deploy that caller."""
     if who.startswith("step:"):
         return config.job_prefix + who.removeprefix("step:")
     if who == "storage-agent":
@@ -68,7 +70,7 @@ def needs(recording: Recording) -> list[Need]:
     grants = iam_graph(recording)
     out = []
     for call in RUNTIME_CALLS:
-        identity = _identity(call.who, recording.config, grants)
+        identity = identity_of(call.who, recording.config, grants)
         if identity is None:
             continue
         out += [
@@ -87,15 +89,9 @@ def role_permissions(recording: Recording) -> dict[str, frozenset[str]]:
 
 
 def covers(grant: Grant, resource: str, project: str) -> bool:
-    """Whether `grant` reaches `resource` (by resource hierarchy and condition)."""
-    if grant.resource == f"project {project}":
-        return True
-    if resource.startswith("object "):
-        bucket, _, name = resource.removeprefix("object ").partition("/")
-        return grant.resource == f"bucket {bucket}" and condition_holds(
-            grant.expression, f"projects/_/buckets/{bucket}/objects/{name}"
-        )
-    return grant.resource == resource
+    """Whether `grant` reaches `resource` (by resource hierarchy and condition), evaluated
+    by baton.iam.reaches, the same code the local twin enforces with."""
+    return reaches(grant.resource, grant.expression, resource, project)
 
 
 def _granting(

@@ -46,6 +46,17 @@ class Settings(BaseModel):
         None, description="batched mode: JSON list of partition dates shared among tasks"
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    twin_iam: Literal["off", "enforce"] = Field(
+        "off", description="local twin: refuse calls the deployed IAM policy does not allow"
+    )
+    twin_policy: Path | None = Field(
+        None,
+        description="local twin: the policy `python -m baton_infra.policy` exported; default "
+        "$BATON_HOME/policy.json (where `make policy` writes it)",
+    )
+    twin_identity: str | None = Field(
+        None, description="local twin: the caller this process runs as (set by the job runner)"
+    )
 
     @field_validator("home", mode="after")
     @classmethod
@@ -67,6 +78,11 @@ class Settings(BaseModel):
     def lake_root(self) -> str:
         """The lake root URI or directory; defaults to `$BATON_HOME/lake`."""
         return self.lake or str(self.home / "lake")
+
+    @property
+    def twin_policy_file(self) -> Path:
+        """The IAM policy the twin enforces under BATON_TWIN_IAM=enforce."""
+        return self.twin_policy or self.home / "policy.json"
 
     @property
     def duckdb_file(self) -> Path:

@@ -158,14 +158,26 @@ def file_problems(manifest: Manifest, sizes: Mapping[str, int]) -> list[str]:
     return problems
 
 
-def damage(storage: Storage, manifest: Manifest, *, verify: bool = False) -> list[str]:
+def damage(
+    storage: Storage, manifest: Manifest, *, verify: bool = False, listing: bool = True
+) -> list[str]:
     """What is wrong with the files a committed manifest names: sizes from one listing per
     folder they live in (no object is read); with `verify`, also their content digests (a
-    metadata read on GCS, a full read of each file locally)."""
+    metadata read on GCS, a full read of each file locally).
+
+    With `listing=False`, sizes come from one metadata read per file instead: storage.objects.get
+    on each object, which is all a step's service account holds. Its grants are conditioned on
+    object-name prefixes, and objects.list is checked on the bucket, whose name no such
+    condition matches (https://cloud.google.com/iam/docs/conditions-resource-attributes#resource-name;
+    the twin enforces that reading under BATON_TWIN_IAM=enforce)."""
     entries = (*manifest.files, *manifest.quarantine)
     sizes: dict[str, int] = {}
-    for folder in sorted({e.key.rsplit("/", 1)[0] for e in entries}):
-        sizes |= storage.sizes(folder)
+    if listing:
+        for folder in sorted({e.key.rsplit("/", 1)[0] for e in entries}):
+            sizes |= storage.sizes(folder)
+    else:
+        found = {e.key: storage.size(e.key) for e in entries}
+        sizes = {key: size for key, size in found.items() if size is not None}
     problems = file_problems(manifest, sizes)
     if verify and not problems:
         digests = {}

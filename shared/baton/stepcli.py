@@ -18,8 +18,10 @@ from baton import datasets, log
 from baton.config import Settings, load_settings
 from baton.dates import date_option
 from baton.errors import BatonError, ConfigError, ExitCode
+from baton.iam import enforced_policy
 from baton.manifest import InputRef
 from baton.parquet import bound_read_ahead
+from baton.policed_storage import policed
 from baton.step import (
     Partition,
     Result,
@@ -122,7 +124,8 @@ def execute(
         task = TaskContext.from_env(environ)
         days = _dates(day, settings, task)
         definition = datasets.get(dataset)
-        storage = open_storage(settings.lake_root)
+        policy = enforced_policy(settings.twin_iam, settings.twin_policy_file)
+        storage = policed(open_storage(settings.lake_root), policy, settings.twin_identity)
     except BatonError as err:
         log.get().error("cannot start", step=step.name, reason=err.reason, error=err.message)
         return err.exit_code

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from infra_stacks import FULL, ROOT, run
 
+from baton.iam import load_policy
 from baton.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_infra.effective_access import (
     Need,
@@ -22,6 +23,8 @@ from baton_infra.effective_access import (
 from baton_infra.iam_graph import is_iam_type
 from baton_infra.mock_runtime import Recording, config_values
 from baton_infra.plan import EXAMPLE_STACK
+from baton_infra.policy import effective_policy
+from baton_infra.policy import main as policy_main
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +146,54 @@ def test_every_identity_of_the_model_exists_in_the_production_like_stack(full):
     identities = {n.identity for n in needs(full)}
     accounts = {r.inputs["accountId"] for r in full.of_type("gcp:serviceaccount/account:Account")}
     assert accounts <= identities
+
+
+# The exported policy (what the twin enforces) says the same as the matrix: every call of the
+# model is allowed, and a grant taken out of the program is a call refused.
+
+
+def test_the_exported_policy_allows_every_runtime_call_of_the_model(full):
+    policy = effective_policy(full)
+    refused = [
+        f"{n.identity} {n.permission} on {n.resource}"
+        for n in needs(full)
+        if n.call.who != "storage-agent" and not policy.allows(n.call.who, n.permission, n.resource)
+    ]
+    assert refused == []
+
+
+def test_the_exported_policy_refuses_what_a_removed_grant_gave(full):
+    policy = effective_policy(_without(full, "pipeline-polls"))
+    assert not policy.allows("workflow", "run.operations.get", "project acme-data")
+    assert policy.allows("workflow", "run.jobs.run", "job baton-extract")
+
+
+def test_the_exported_policy_names_every_caller_by_its_service_account(full):
+    identities = effective_policy(full).identities
+    assert identities["step:extract"] == "baton-extract@acme-data.iam.gserviceaccount.com"
+    assert identities["workflow"] == "baton-workflow@acme-data.iam.gserviceaccount.com"
+    assert set(identities) == {
+        "step:extract",
+        "step:transform",
+        "step:validate",
+        "step:load",
+        "workflow",
+        "scheduler",
+        "trigger",
+    }
+
+
+def test_the_exported_policy_maps_lake_keys_under_the_stacks_prefix(prefixed):
+    deployment = effective_policy(prefixed).deployment
+    assert deployment.object_resource("raw/x") == "object acme-lake/etl/prod/raw/x"
+    policy = effective_policy(prefixed)
+    assert policy.allows(
+        "step:extract", "storage.objects.create", deployment.object_resource("raw/x")
+    )
+    assert not policy.allows("step:extract", "storage.objects.create", "object acme-lake/raw/x")
+
+
+def test_the_policy_export_writes_the_file_the_twin_reads(tmp_path, capsys):
+    out = tmp_path / "policy.json"
+    assert policy_main([str(ROOT / EXAMPLE_STACK), "--out", str(out)]) == 0
+    assert load_policy(out).identities["workflow"].startswith("baton-workflow@")

@@ -72,8 +72,18 @@ def test_each_task_gets_cloud_run_variables_and_the_override_env(tmp_path: Path)
             "CLOUD_RUN_TASK_INDEX": str(i),
             "CLOUD_RUN_TASK_COUNT": "3",
             "CLOUD_RUN_TASK_ATTEMPT": "0",
+            "BATON_TWIN_IDENTITY": "step:dump",
         }
     assert execution.name.startswith("baton-dump-")
+
+
+def test_no_override_makes_a_task_run_as_another_jobs_identity(tmp_path: Path) -> None:
+    r = runner(job("dump", DUMP_ENV))
+    env = {"BATON_TWIN_IDENTITY": "step:load"}
+    request = RunRequest("dump", "baton-dump", (str(tmp_path), "run"), env)
+    assert r.run(request, log_root=tmp_path / "logs").succeeded
+    seen = json.loads((tmp_path / "task-0.json").read_text())
+    assert seen["env"]["BATON_TWIN_IDENTITY"] == "step:dump"
 
 
 def test_a_failed_task_is_retried_up_to_max_retries(tmp_path: Path) -> None:

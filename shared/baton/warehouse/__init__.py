@@ -15,6 +15,8 @@ from typing import Protocol
 from baton.config import Settings
 from baton.contract import Column
 from baton.dataset import Dataset, Destination, Mart
+from baton.iam import Policy
+from baton.policed_storage import PolicedStorage
 from baton.storage import Storage
 
 
@@ -64,11 +66,47 @@ class Warehouse(Protocol):
 
 
 def open_warehouse(settings: Settings, storage: Storage, run_id: str) -> Warehouse:
-    """The configured warehouse (`BATON_WAREHOUSE=duckdb|bigquery`)."""
+    """The configured warehouse (`BATON_WAREHOUSE=duckdb|bigquery`); on a lake under the
+    enforced IAM policy, loads are checked against it as the same caller."""
+    warehouse: Warehouse
     if settings.warehouse == "bigquery":
         from baton.warehouse.bigquery_warehouse import BigQueryWarehouse
 
-        return BigQueryWarehouse.from_settings(settings, storage, run_id)
-    from baton.warehouse.duckdb_warehouse import DuckDBWarehouse
+        warehouse = BigQueryWarehouse.from_settings(settings, storage, run_id)
+    else:
+        from baton.warehouse.duckdb_warehouse import DuckDBWarehouse
 
-    return DuckDBWarehouse(settings.duckdb_file, storage)
+        warehouse = DuckDBWarehouse(settings.duckdb_file, storage)
+    if isinstance(storage, PolicedStorage):
+        return PolicedWarehouse(warehouse, storage.policy, storage.who)
+    return warehouse
+
+
+LOAD_PERMISSIONS = (
+    ("bigquery.jobs.create", "project"),
+    ("bigquery.tables.create", "dataset"),
+    ("bigquery.tables.update", "dataset"),
+    ("bigquery.tables.updateData", "dataset"),
+)
+"""What a load job into `table$YYYYMMDD` with WRITE_TRUNCATE, CREATE_IF_NEEDED and
+ALLOW_FIELD_ADDITION needs, and where: jobs.create on the project, the table permissions on
+the dataset (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-parquet#required_permissions).
+All four are required every time, whether or not the table exists yet: stricter than BigQuery
+may be, never laxer. Reading the source Parquet is checked by the lake (storage.objects.get)."""
+
+
+class PolicedWarehouse:
+    """A warehouse whose loads are refused (PermissionDenied) when `who` may not make them."""
+
+    def __init__(self, inner: Warehouse, policy: Policy, who: str) -> None:
+        self.inner, self.policy, self.who = inner, policy, who
+
+    def replace_partition(
+        self, table: TableSpec, day: date, keys: Sequence[str], expected_rows: int
+    ) -> int:
+        for permission, kind in LOAD_PERMISSIONS:
+            self.policy.check(self.who, permission, self.policy.deployment.resource(kind))
+        return self.inner.replace_partition(table, day, keys, expected_rows)
+
+    def describe(self) -> str:
+        return self.inner.describe()

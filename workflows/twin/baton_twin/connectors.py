@@ -6,6 +6,14 @@ real `run_v2.Execution`, see execution_resource), raises an OperationError carry
 operation whole when the execution fails, and TimeoutError past
 `connector_params.timeout`. `googleapis.storage.v1.objects.get` reads the lake (a local
 directory or a real `gs://` lake) as if it were the configured bucket.
+
+Given the deployed IAM policy (BATON_TWIN_IAM=enforce), both refuse what the workflow's
+service account could not do, with the HTTP 403 error Google's APIs return: jobs.run needs
+run.jobs.run (and run.jobs.runWithOverrides with overrides) on the job, waiting for it needs
+run.operations.get and run.executions.get on the project (the operation is not under the job:
+https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.operations/get), and
+objects.get needs storage.objects.get on the object. A refused wait happens after the
+execution started, as on GCP: the job runs on, unwatched.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from baton.iam import PermissionDenied, Policy
 from baton.storage import Storage
 from baton_engine.connector_kit import (
     CallContext,
@@ -53,9 +62,11 @@ _JOB_NAME = re.compile(r"projects/([^/]+)/locations/([^/]+)/jobs/([^/]+)\Z")
 SECRET_ENV_PREFIX = "BATON_SECRET_"
 """Secrets reach a deployed job as secret-backed env (infra's secret_env_name)."""
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)s\Z")
+WORKFLOW = "workflow"
+"""The caller the workflow's connector calls are made as, in the deployed policy."""
 
 
-def _http_error(code: int, status: str, message: str) -> WorkflowError:
+def http_error(code: int, status: str, message: str) -> WorkflowError:
     """The HttpError a connector raises for a refused request, with Google's error body."""
     return WorkflowError(
         {
@@ -68,12 +79,17 @@ def _http_error(code: int, status: str, message: str) -> WorkflowError:
     )
 
 
+def refused(err: PermissionDenied) -> WorkflowError:
+    """The HttpError a connector raises for a call the policy refuses (HTTP 403)."""
+    return http_error(403, "PERMISSION_DENIED", err.status_message)
+
+
 def _not_found(message: str) -> WorkflowError:
-    return _http_error(404, "NOT_FOUND", message)
+    return http_error(404, "NOT_FOUND", message)
 
 
 def _invalid(message: str) -> WorkflowError:
-    return _http_error(400, "INVALID_ARGUMENT", message)
+    return http_error(400, "INVALID_ARGUMENT", message)
 
 
 def _check_keys(what: str, value: Any, allowed: set[str]) -> dict[str, Any]:
@@ -133,9 +149,18 @@ class RunJobConnector:
     """`googleapis.run.v2.projects.locations.jobs.run` on the local job runner."""
 
     def __init__(
-        self, runner: LocalJobRunner, *, project: str, location: str, job_prefix: str
+        self,
+        runner: LocalJobRunner,
+        *,
+        project: str,
+        location: str,
+        job_prefix: str,
+        policy: Policy | None = None,
     ) -> None:
         self.runner = runner
+        self.policy = policy
+        self.detached: list[threading.Thread] = []
+        """Executions running on that nobody waits for (skip_polling, a refused wait)."""
         self.project = project
         self.location = location
         self.parent = f"projects/{project}/locations/{location}"
@@ -224,14 +249,39 @@ class RunJobConnector:
         job = self.deployed_job(execution.job, execution.deployed_name)
         return execution_resource(execution_message(job, facts))
 
+    def _check(self, permission: str, kind: str, detail: str = "") -> None:
+        """PermissionDenied unless the workflow's identity holds `permission` there."""
+        if self.policy is not None:
+            resource = self.policy.deployment.resource(kind, detail)
+            self.policy.check(WORKFLOW, permission, resource)
+
+    def _authorize_run(self, args: dict[str, Any], step: str) -> None:
+        try:
+            self._check("run.jobs.run", "job", step)
+            if (args.get("body") or {}).get("overrides"):
+                self._check("run.jobs.runWithOverrides", "job", step)
+        except PermissionDenied as err:
+            raise refused(err) from None
+
+    def _detach(self, request: RunRequest, log_root: Path) -> None:
+        thread = threading.Thread(target=self._run_quietly, args=(request, log_root), daemon=True)
+        self.detached.append(thread)
+        thread.start()
+
     def __call__(self, args: dict[str, Any], call: CallContext) -> Any:
         request, timeout, skip_polling = self.request(args)
+        self._authorize_run(args, request.job)
         log_root = (call.workdir or Path(".")) / "jobs"
+        operation = f"{self.parent}/operations/{uuid.uuid4()}"
         if skip_polling:
-            threading.Thread(
-                target=self._run_quietly, args=(request, log_root), daemon=True
-            ).start()
-            return {"name": f"{self.parent}/operations/{uuid.uuid4()}", "done": False}
+            self._detach(request, log_root)
+            return {"name": operation, "done": False}
+        try:
+            self._check("run.operations.get", "project")
+            self._check("run.executions.get", "project")
+        except PermissionDenied as err:
+            self._detach(request, log_root)  # started before the first poll was refused
+            raise refused(err) from None
         try:
             execution = self.runner.run(
                 request, log_root=log_root, deadline_s=timeout, cancel=call.cancel
@@ -247,7 +297,7 @@ class RunJobConnector:
         resource = self.execution_map(execution, request)
         if execution.succeeded:
             return resource
-        raise operation_error(resource, f"{self.parent}/operations/{uuid.uuid4()}")
+        raise operation_error(resource, operation)
 
     def _run_quietly(self, request: RunRequest, log_root: Path) -> None:
         try:
@@ -259,8 +309,16 @@ class RunJobConnector:
 class GetObjectConnector:
     """`googleapis.storage.v1.objects.get` on the lake, as bucket `bucket` under `prefix`."""
 
-    def __init__(self, open_lake: Callable[[], Storage], *, bucket: str, prefix: str) -> None:
+    def __init__(
+        self,
+        open_lake: Callable[[], Storage],
+        *,
+        bucket: str,
+        prefix: str,
+        policy: Policy | None = None,
+    ) -> None:
         self._open_lake = open_lake
+        self.policy = policy
         self._lake: Storage | None = None
         self.bucket = bucket
         self.prefix = prefix.strip("/")
@@ -299,6 +357,12 @@ class GetObjectConnector:
         if self.prefix and not name.startswith(self.prefix + "/"):
             raise _not_found(f"No such object: {bucket}/{name}")
         key = name[len(self.prefix) + 1 :] if self.prefix else name
+        if self.policy is not None:
+            try:
+                resource = self.policy.deployment.object_resource(key)
+                self.policy.check(WORKFLOW, "storage.objects.get", resource)
+            except PermissionDenied as err:
+                raise refused(err) from None
         try:
             data = self.lake().read_bytes(key)
         except FileNotFoundError:

@@ -1,7 +1,8 @@
 """The local Cloud Run Jobs runner: one job execution = one local process per task, run from
 the step's real entrypoint (`python -m baton_<step>`), the way Cloud Run runs the container.
 
-Each task gets the `CLOUD_RUN_*` variables Cloud Run sets, is retried up to the job's
+Each task gets the `CLOUD_RUN_*` variables Cloud Run sets (and BATON_TWIN_IDENTITY, the
+caller it runs as under the enforced IAM policy), is retried up to the job's
 `max_retries` and killed past its timeout; tasks run side by side up to `parallelism`. Task
 output goes to `<log root>/<execution>/task-<i>.log`. The execution fails when any task fails
 after its retries, once every task has been attempted (as Cloud Run does).
@@ -197,6 +198,10 @@ class _Task:
             CLOUD_RUN_TASK_INDEX=str(self.outcome.index),
             CLOUD_RUN_TASK_COUNT=str(self.request.task_count),
             CLOUD_RUN_TASK_ATTEMPT=str(attempt),
+            # Who the task runs as: on GCP the job's service account; under the enforced IAM
+            # policy (BATON_TWIN_IAM=enforce) the step checks its calls as this caller. Set
+            # last, so no override can make a task run as another job's identity.
+            BATON_TWIN_IDENTITY=f"step:{self.request.job}",
         )
         return env
 

@@ -4,11 +4,13 @@ partition by partition (local twin or GCP). Exit 0 only if every partition succe
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
+from baton.config import Settings
 from baton.dates import date_option
 from baton_cli.argument import PipelineArgument
 from baton_cli.commands.report import NoReportOpt, print_report
@@ -33,6 +35,24 @@ from baton_cli.options import (
 )
 from baton_cli.targets import open_target
 
+IamOpt = Annotated[
+    Literal["off", "enforce"] | None,
+    typer.Option(
+        "--iam",
+        help="local twin: enforce the deployed IAM policy (BATON_TWIN_POLICY) on every call; "
+        "default BATON_TWIN_IAM, else off",
+    ),
+]
+
+
+def with_iam(
+    iam: str | None, settings: Settings, environ: Mapping[str, str]
+) -> tuple[Settings, dict[str, str]]:
+    """Settings and environment with `--iam` applied (unchanged when it is not given)."""
+    if iam is None:
+        return settings, dict(environ)
+    return settings.model_copy(update={"twin_iam": iam}), {**environ, "BATON_TWIN_IAM": iam}
+
 
 def run_cmd(
     day: Annotated[
@@ -56,6 +76,7 @@ def run_cmd(
     region: RegionOpt = None,
     workflow: WorkflowOpt = None,
     no_report: NoReportOpt = False,
+    iam: IamOpt = None,
 ) -> None:
     """Start an execution of the pipeline and follow it partition by partition.
 
@@ -68,6 +89,8 @@ def run_cmd(
       baton run --start 2013-03-01 --end 2013-03-07 --concurrency 4
 
       baton run --date 2013-01-15 --target gcp --project my-proj --region europe-west1
+
+      BATON_TWIN_POLICY=policy.json baton run --date 2013-01-15 --iam enforce
     """
     dates = date_range(day, start, end)
     check_mode(mode, allow_auto=False)
@@ -79,11 +102,17 @@ def run_cmd(
         )
     with exit_codes():
         settings, config = load_config(target, project, region, workflow)
+        if iam is not None and config.target == "gcp":
+            raise typer.BadParameter(
+                "--iam is the local twin's; on GCP the deployed IAM policy applies (serve the "
+                "twin with `baton serve --iam enforce` to enforce it behind --target gcp)"
+            )
+        settings, environ = with_iam(iam, settings, os.environ)
         name = check_dataset(dataset)
         argument = PipelineArgument(
             tuple(dates), force=force, mode=mode, concurrency=concurrency, dataset=name
         ).to_json()
-        with open_target(config, settings, os.environ, parallelism=concurrency) as tgt:
+        with open_target(config, settings, environ, parallelism=concurrency) as tgt:
             info = tgt.start(argument)
             if detach:
                 console.print(f"started execution {info.id} ({info.where})")

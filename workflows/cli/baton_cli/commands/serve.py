@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from baton.errors import ExitCode
+from baton_cli.commands.run import IamOpt, with_iam
 from baton_cli.options import (
     WorkflowOpt,
     console,
@@ -32,6 +33,7 @@ def serve_cmd(
     fast_retries: Annotated[
         bool, typer.Option("--fast-retries", help="retry failed jobs without the backoff wait")
     ] = False,
+    iam: IamOpt = None,
 ) -> None:
     """Serve the local twin through the GCP APIs (Workflow Executions, Cloud Run jobs.run).
 
@@ -52,11 +54,12 @@ def serve_cmd(
 
     with exit_codes():
         settings, config = load_config(None, workflow=workflow)
+        settings, environ = with_iam(iam, settings, os.environ)
         options = ServeOptions(
             project, region, config.workflow, host, port, grpc_port, fast_retries
         )
         try:
-            server = build_server(settings, os.environ, options, console_pages(settings))
+            server = build_server(settings, environ, options, console_pages(settings))
         except OSError as err:
             console.print(f"[red]error[/red]: cannot listen: {err}; pick other ports")
             raise typer.Exit(int(ExitCode.CONFIG)) from err

@@ -15,7 +15,7 @@ import grpc
 from baton.config import Settings
 from baton_twin.connectors import RUN_JOB, RunJobConnector
 from baton_twin.jobrunner import LocalJobRunner, baton_jobs
-from baton_twin.local_engine import PIPELINE, local_engine
+from baton_twin.local_engine import PIPELINE, enforcing_env, local_engine, twin_policy
 from baton_twin.server.console import Pages
 from baton_twin.server.deployment import TwinDeployment, twin_deployment
 from baton_twin.server.executions import WorkflowExecutions
@@ -120,7 +120,10 @@ def build_server(
     )
     jobs = CloudRunJobs(
         cast(RunJobConnector, engine.connectors[RUN_JOB]),
-        lambda: LocalJobRunner(baton_jobs(), base_env=dict(environ)),
+        # Jobs an operator runs directly still run as the job's service account.
+        lambda: LocalJobRunner(
+            baton_jobs(), base_env={**environ, **enforcing_env(twin_policy(settings), settings)}
+        ),
         settings.home / "jobs",
     )
     deployment = twin_deployment(
