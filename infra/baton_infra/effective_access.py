@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO
 
-from baton.iam import condition_holds, reaches
+from baton.iam import reaches
 from baton.lake_access import object_name
 from baton.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_infra.iam_graph import Grant, iam_graph

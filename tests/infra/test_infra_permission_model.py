@@ -11,11 +11,10 @@ from dataclasses import replace
 import pytest
 from infra_stacks import FULL, ROOT, run
 
-from baton.iam import load_policy
+from baton.iam import condition_holds, load_policy
 from baton.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_infra.effective_access import (
     Need,
-    condition_holds,
     granted_by,
     needs,
     problems,
