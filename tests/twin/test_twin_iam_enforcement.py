@@ -404,3 +404,22 @@ def test_baton_run_refuses_iam_on_the_gcp_target(tmp_path):
     result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == ExitCode.USAGE, result.output
     assert "baton serve --iam enforce" in result.output
+
+
+@pytest.mark.slow
+def test_a_refused_attempt_record_read_is_a_failure_no_retry_repeats(
+    lake, deployed_policy, tmp_path
+):
+    """A failed step sends the workflow to its `_attempt.json`. Only a 404 means "no record"
+    (which is retried); a refused read surfaces with Google's message and is not retried,
+    since no retry can mend a permission."""
+    (lake.root / "landing" / "flights" / "2013-01-01.csv").unlink()
+    policy = write_policy(deployed_policy.without("workflow", "storage.objects.get"), tmp_path)
+    env = clean_env(lake.home, **enforce(policy))
+    engine = local_engine(load_settings(environ=env), env, fast_retries=True)
+    record = engine.run(PIPELINE.read_text(), {"dates": ["2013-01-01"]}, workflow_id="pipeline")
+    assert record.state == "FAILED"
+    failure = record.error["summary"]["partitions"]["2013-01-01"]["extract"]
+    assert failure["reason"] == "attempt_unreadable"
+    assert f"{WORKFLOW_SA} does not have storage.objects.get access" in failure["message"]
+    assert len(engine.connectors[RUN_JOB].runner.executions_of("extract")) == 1
