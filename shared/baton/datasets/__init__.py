@@ -9,11 +9,13 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from baton.dataset import Dataset
-from baton.datasets import flights, flights_api, weather
+from baton.datasets import flights, flights_api, flights_db, weather
 from baton.errors import ConfigError
 
 ENTRY_POINT_GROUP = "baton.datasets"
-BUILTIN = {d.name: d for d in (flights.DATASET, weather.DATASET, flights_api.DATASET)}
+BUILTIN = {
+    d.name: d for d in (flights.DATASET, weather.DATASET, flights_api.DATASET, flights_db.DATASET)
+}
 DEFAULT_DATASET = flights.DATASET.name
 """The dataset a run works on when none is named (flag, BATON_DATASET or the argument)."""
 
