@@ -198,9 +198,9 @@ def seed_flights(db: LocalPostgres, frame: pl.DataFrame, table: str = TABLE) -> 
             "updated_at timestamptz NOT NULL)"
         )
         buffer = io.BytesIO()
-        frame.select(list(COLUMN_TYPES)).with_columns(
-            updated_at=pl.lit(SEEDED_AT)
-        ).write_csv(buffer, null_value="", datetime_format="%Y-%m-%dT%H:%M:%S%z")
+        frame.select(list(COLUMN_TYPES)).with_columns(updated_at=pl.lit(SEEDED_AT)).write_csv(
+            buffer, null_value="", datetime_format="%Y-%m-%dT%H:%M:%S%z"
+        )
         names = ", ".join([*COLUMN_TYPES, "updated_at"])
         with conn.cursor() as cur:
             with cur.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, HEADER)") as copy:
