@@ -15,6 +15,7 @@ import re
 import pytest
 from conftest import PG_PASSWORD
 from lakes import JAN_2, Lake, assert_untouched, committed_snapshot, warehouse_tables
+from test_sql_source import sql
 from typer.testing import CliRunner
 
 from baton import datasets
@@ -25,7 +26,6 @@ from baton.step import Partition, new_run_id, run_partition
 from baton.task import TaskContext
 from baton_extract.cli import app as extract_app
 from baton_extract.job import STEP as EXTRACT
-from test_sql_source import sql
 
 DATASET = "flights_db"
 WHERE = re.compile(r"database postgresql://baton@127\.0\.0\.1:\d+/t_[0-9a-f]{12}")

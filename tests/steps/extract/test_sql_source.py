@@ -5,15 +5,13 @@ password comes from Secret Manager and appears nowhere."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import io
+import json
 
 import polars as pl
 import psycopg
 import pytest
 from conftest import PG_PASSWORD
-from lakes import JAN_2, Lake, committed_snapshot, warehouse_rows
+from lakes import JAN_2, Lake, warehouse_rows
 from secret_manager_server import SecretManagerStandIn
 from typer.testing import CliRunner
 
@@ -25,6 +23,7 @@ from baton.sources.secret import SECRET_MANAGER_ENDPOINT
 from baton.step import Partition, new_run_id, run_partition
 from baton.storage import LocalStorage
 from baton.task import TaskContext
+from baton_cli.app import app as baton_app
 from baton_extract.job import STEP as EXTRACT
 
 DATASET = "flights_db"
@@ -93,7 +92,9 @@ def test_an_update_upstream_is_read_alone_and_the_warehouse_equals_the_source(lo
     assert mark["to"] > mark["from"]
     after = _loaded(loaded)
     assert after.height == before.height
-    assert after.join(before, on=after.columns, how="anti", nulls_equal=True).height == 6  # those rows, changed
+    assert (
+        after.join(before, on=after.columns, how="anti", nulls_equal=True).height == 6
+    )  # those rows, changed
     key = ["carrier", "flight", "origin", "dep_delay_min", "arr_delay_min"]
     upstream = _upstream_delays(flights_db).sort(key)
     assert after.select(key).sort(key).equals(upstream)
@@ -184,3 +185,21 @@ def test_the_password_comes_from_secret_manager_and_appears_nowhere(
     for path in committed_lake.root.rglob("*"):
         if path.is_file():
             assert PG_PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_status_shows_the_committed_watermark_and_the_partition_current(loaded):
+    result = CliRunner().invoke(
+        baton_app,
+        ["status", "--date", JAN_2.isoformat(), "--dataset", DATASET, "--json"],
+        env=loaded.environ(),
+    )
+    table = CliRunner().invoke(
+        baton_app,
+        ["status", "--date", JAN_2.isoformat(), "--dataset", DATASET],
+        env=loaded.environ(),
+    )
+
+    partition = json.loads(result.output)["partitions"][0]
+    assert partition["current"] is True  # a database input is not "stale" for want of a file
+    assert partition["watermark"]["to"] == "2013-12-31T00:00:00+00:00"
+    assert "high-water mark committed: 2013-12-31T00:00:00+00:00" in table.output
