@@ -62,11 +62,12 @@ images: ## build the four step images (needs a Docker engine): baton-<step>:$(TA
 	  docker build -f steps/$$step/Dockerfile -t baton-$$step:$(TAG) . || exit $$?; \
 	done
 
-bench: sync ## measure the steps against fused-polars and chunked-pandas baselines, start-up, a year's backfill, the engine overhead
+bench: sync ## measure the steps against fused-polars and chunked-pandas baselines, start-up, a year's backfill, the engine overhead, extract per source beside its floor
 	$(RUN) python -m bench
 	$(RUN) python bench/startup.py
 	$(RUN) python -m bench.year
 	$(RUN) python bench/engine_overhead.py
+	$(RUN) python -m bench.sources
 
 SOURCES_START ?= 2013-01-01
 SOURCES_END ?= 2013-01-03
