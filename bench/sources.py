@@ -138,10 +138,13 @@ def _copy_out(day: date) -> None:
     dsn, password = os.environ["BATON_FLIGHTS_DB_DSN"], os.environ["BATON_FLIGHTS_DB_PASSWORD"]
     query = SOURCE.query.replace("%(year)s", str(day.year))
     query = query.replace("%(month)s", str(day.month)).replace("%(day)s", str(day.day))
-    with psycopg.connect(dsn, password=password) as conn, conn.cursor() as cur:
-        with cur.copy(f"COPY ({query}) TO STDOUT") as copy:
-            for _ in copy:
-                pass
+    with (
+        psycopg.connect(dsn, password=password) as conn,
+        conn.cursor() as cur,
+        cur.copy(f"COPY ({query}) TO STDOUT") as copy,
+    ):
+        for _ in copy:
+            pass
 
 
 # -- the driver -----------------------------------------------------------------------------
