@@ -19,7 +19,7 @@ from baton import datasets
 from baton.config import load_settings
 from baton.errors import ExitCode
 from baton.lake import MANIFEST, STEPS
-from baton.sources.secret import SECRET_MANAGER_ENDPOINT
+from baton.sources.secret import SECRET_MANAGER_ENDPOINT, Secret
 from baton.step import Partition, new_run_id, run_partition
 from baton.storage import LocalStorage
 from baton.task import TaskContext
@@ -203,3 +203,13 @@ def test_status_shows_the_committed_watermark_and_the_partition_current(loaded):
     assert partition["current"] is True  # a database input is not "stale" for want of a file
     assert partition["watermark"]["to"] == "2013-12-31T00:00:00+00:00"
     assert "high-water mark committed: 2013-12-31T00:00:00+00:00" in table.output
+
+
+def test_a_secret_cloud_run_injected_is_read_without_calling_secret_manager():
+    secret = Secret(name="projects/p/secrets/flights-db-password", env="LOCAL_ONLY")
+
+    def refuse(version, environ):
+        raise AssertionError("Secret Manager called")
+
+    value = secret.resolve({"BATON_SECRET_FLIGHTS_DB_PASSWORD": "injected"}, refuse)
+    assert value.reveal() == "injected"
