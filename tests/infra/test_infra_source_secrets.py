@@ -1,7 +1,7 @@
 """Source credentials through the mock runtime: the stack creates a secret for every one the
 datasets' sources name, and the extract identity may read those secrets alone, each through
-its own secret-level grant of roles/secretmanager.secretAccessor (which holds
-secretmanager.versions.access: https://cloud.google.com/secret-manager/docs/access-control),
+its own secret-level grant of roles/secretmanager.secretAccessor (secretmanager.versions.access,
+grantable on a single secret: https://cloud.google.com/iam/docs/roles-permissions/secretmanager),
 never a project-wide one."""
 
 from __future__ import annotations
