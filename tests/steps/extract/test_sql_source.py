@@ -5,6 +5,7 @@ password comes from Secret Manager and appears nowhere."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import polars as pl
@@ -213,3 +214,24 @@ def test_a_secret_cloud_run_injected_is_read_without_calling_secret_manager():
 
     value = secret.resolve({"BATON_SECRET_FLIGHTS_DB_PASSWORD": "injected"}, refuse)
     assert value.reveal() == "injected"
+
+
+def test_a_source_without_watermark_reads_its_window_and_skips_once_committed(
+    committed_lake, flights_db
+):
+    dataset = datasets.get(DATASET)
+    window = dataclasses.replace(
+        dataset, source=dataclasses.replace(dataset.source, watermark=None)
+    )
+    settings = load_settings({}, {"BATON_HOME": str(committed_lake.home)})
+    task = TaskContext.from_env({})
+
+    def run():
+        part = Partition(
+            "extract", window, JAN_2, committed_lake.storage, settings, task, new_run_id(task)
+        )
+        return run_partition(EXTRACT, part)
+
+    first, again = run(), run()
+    assert (first.outcome, first.manifest.rows_in, first.manifest.extra) == ("committed", 943, {})
+    assert again.outcome == "skipped"  # like an API: --force reads the window again
