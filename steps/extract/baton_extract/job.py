@@ -9,7 +9,7 @@ import polars as pl
 
 from baton.errors import BatonError, DataError
 from baton.lake import manifest_key
-from baton.manifest import InputRef, read_manifest
+from baton.manifest import InputRef, Manifest, read_manifest
 from baton.parquet import reason_counts, schema_of, write_with_quarantine
 from baton.sources.files import first_line
 from baton.sources.landing import MALFORMED, Landing, LandingPart, ReadContext
@@ -24,7 +24,9 @@ class Extract:
 
     def plan(self, part: Partition) -> StepPlan:
         source = part.dataset.source
-        found = read_manifest(part.storage, manifest_key(self.name, part.dataset.name, part.day))
+        # A source that must ask the live system what the partition holds now (an incremental
+        # database read) snapshots it; the others fingerprint their inputs without reading.
+        snapshot = getattr(source, "snapshot", None)
         ctx = ReadContext(
             storage=part.storage,
             dataset=part.dataset.name,
@@ -32,11 +34,8 @@ class Extract:
             # Credentials and endpoints are read at run time, never at import.
             environ=os.environ,
             spool_prefix=part.data_key().removesuffix(".parquet") + "-spool",
-            committed=found[0] if found else None,
+            committed=_committed(part) if callable(snapshot) else None,
         )
-        # A source that must ask the live system what the partition holds now (an incremental
-        # database read) snapshots it; the others fingerprint their inputs without reading.
-        snapshot = getattr(source, "snapshot", None)
         inputs = (
             snapshot(ctx)
             if callable(snapshot)
@@ -117,6 +116,16 @@ class Extract:
             schema=schema_of(good),
             extra=landing.extra,
         )
+
+
+def _committed(part: Partition) -> Manifest | None:
+    """The partition's current commit, for a source that merges into it. A corrupt one reads as
+    none: the commit protocol has already refused it unless forced, and forced means redo."""
+    try:
+        found = read_manifest(part.storage, manifest_key(part.step, part.dataset.name, part.day))
+    except DataError:
+        return None
+    return found[0] if found else None
 
 
 def _columns(part: LandingPart, schema: dict, *, typed: bool = False) -> pl.LazyFrame:
