@@ -10,12 +10,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pg_server import PG_PASSWORD
 
 from baton_cli.commands.demo_db import LocalPostgres, flights_frame, postgres_bin, seed_flights
 
 HERE = Path(__file__).resolve().parent
-PG_PASSWORD = "pg-s3cret-4b9d71"
-"""The test server's password: asserted absent from every output, record and error."""
 
 
 @pytest.fixture

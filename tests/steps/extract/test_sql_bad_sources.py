@@ -13,9 +13,8 @@ import dataclasses
 import re
 
 import pytest
-from conftest import PG_PASSWORD
 from lakes import JAN_2, Lake, assert_untouched, committed_snapshot, warehouse_tables
-from test_sql_source import sql
+from pg_server import PG_PASSWORD, sql
 from typer.testing import CliRunner
 
 from baton import datasets

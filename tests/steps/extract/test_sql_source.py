@@ -11,8 +11,8 @@ import json
 import polars as pl
 import psycopg
 import pytest
-from conftest import PG_PASSWORD
 from lakes import JAN_2, Lake, warehouse_rows
+from pg_server import PG_PASSWORD, sql
 from secret_manager_server import SecretManagerStandIn
 from typer.testing import CliRunner
 
@@ -34,12 +34,6 @@ CHANGED = (
     "WHERE id IN (SELECT id FROM flights WHERE day = 2 AND dep_delay BETWEEN 0 AND 60 "
     "ORDER BY id LIMIT 6)"
 )
-
-
-def sql(dsn: str, statement: str) -> int:
-    """Run one statement upstream; the rows it touched."""
-    with psycopg.connect(dsn, password=PG_PASSWORD, autocommit=True) as conn:
-        return conn.execute(statement).rowcount
 
 
 def _upstream_delays(dsn: str) -> pl.DataFrame:
