@@ -87,6 +87,7 @@ class LocalPostgres:
             )
         self.bin, self.password = found, password
         self.port = port or free_port()
+        self._auto_port = not port
         self.user = "baton"
         self.database = "flights"
         self.root: Path | None = None
@@ -124,14 +125,7 @@ class LocalPostgres:
                 "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync",
             )  # fmt: skip
             secret.unlink()
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=40"
-            )
-            self._run(
-                "pg_ctl", "-D", str(data), "-l", str(self.root / "server.log"), "-o", options,
-                "-w", "-t", "60", "start",
-            )  # fmt: skip
+            self._serve(data, sockets)
         except subprocess.CalledProcessError as err:
             log = self.root / "server.log"
             tail = log.read_text()[-2000:] if log.exists() else ""
@@ -139,6 +133,25 @@ class LocalPostgres:
             raise RuntimeError(f"PostgreSQL did not start: {err.stderr or err}\n{tail}") from err
         self._create_database()
         return self
+
+    def _serve(self, data: Path, sockets: Path) -> None:
+        """pg_ctl start; a free port taken meanwhile by another process is retried on another
+        (only when the port was ours to choose)."""
+        for attempt in range(3):
+            options = (
+                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets} -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=40"
+            )
+            try:
+                self._run(
+                    "pg_ctl", "-D", str(data), "-l", str(self.root / "server.log"), "-o",
+                    options, "-w", "-t", "60", "start",
+                )  # fmt: skip
+                return
+            except subprocess.CalledProcessError:
+                if not self._auto_port or attempt == 2:
+                    raise
+                self.port = free_port()
 
     def _create_database(self) -> None:
         import psycopg
