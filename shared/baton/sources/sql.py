@@ -256,7 +256,7 @@ class _Plan:
         committed = _committed_mark(ctx.committed)
         if committed is None or plan.mark is None:
             return plan
-        base = _base(ctx.storage, ctx.committed, source.watermark.key)
+        base = _base(ctx.storage, ctx.committed, source)
         if base is not None:
             plan.since, plan.base, plan.mode = committed, base, "changes"
         return plan
@@ -271,17 +271,19 @@ def _committed_mark(committed: Manifest | None) -> str | None:
     return mark.get("to") if isinstance(mark, dict) and committed and committed.files else None
 
 
-def _base(storage: Storage, committed: Manifest | None, key: tuple[str, ...]) -> Base | None:
-    """The committed rows, to merge the changes into (None when they are not readable: then
-    the partition is read whole again)."""
-    if committed is None:
+def _base(storage: Storage, committed: Manifest | None, source: SqlSource) -> Base | None:
+    """The committed rows, to merge the changes into (None when they are not readable, or were
+    committed with other columns: then the partition is read whole again)."""
+    if committed is None or source.watermark is None:
+        return None
+    if list(committed.schema_) != list(source.schema):
         return None
     keys = [f.key for f in committed.files]
     if any(storage.size(k) is None for k in keys):
         return None
     return Base(
         frame=storage.scan_parquet(keys) if keys else None,
-        key=key,
+        key=source.watermark.key,
         quarantine=tuple(committed.quarantine),
         rows=committed.rows_out,
     )

@@ -57,6 +57,10 @@ def test_a_wrong_password_is_exit_5_naming_the_database_and_the_secret(committed
     assert 'password authentication failed for user \\"baton\\"' in output
     assert "check secret projects/baton-demo/secrets/flights-db-password" in output
     assert wrong not in output and PG_PASSWORD not in output
+    for path in lake.root.rglob("*"):  # the attempt record holds the message, not the values
+        if path.is_file():
+            data = path.read_bytes()
+            assert wrong.encode() not in data and PG_PASSWORD.encode() not in data, path
     assert_untouched(lake, before, tables)
 
 

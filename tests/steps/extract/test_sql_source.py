@@ -229,3 +229,28 @@ def test_a_source_without_watermark_reads_its_window_and_skips_once_committed(
     first, again = run(), run()
     assert (first.outcome, first.manifest.rows_in, first.manifest.extra) == ("committed", 943, {})
     assert again.outcome == "skipped"  # like an API: --force reads the window again
+
+
+def test_a_commit_with_other_columns_is_read_whole_again_not_merged(loaded, flights_db):
+    dataset = datasets.get(DATASET)
+    narrower = {c: t for c, t in dataset.source.schema.items() if c != "tailnum"}
+    source = dataclasses.replace(
+        dataset.source, schema=narrower, query=dataset.source.query.replace("tailnum, ", "")
+    )
+    settings = load_settings({}, {"BATON_HOME": str(loaded.home)})
+    task = TaskContext.from_env({})
+    sql(flights_db, CHANGED)
+    part = Partition(
+        "extract",
+        dataclasses.replace(dataset, source=source),
+        JAN_2,
+        loaded.storage,
+        settings,
+        task,
+        new_run_id(task),
+    )
+
+    result = run_partition(EXTRACT, part)
+
+    assert result.manifest.extra["watermark"]["mode"] == "full"
+    assert result.manifest.rows_in == 943 and "tailnum" not in result.manifest.schema_
