@@ -67,13 +67,19 @@ images: ## build the four step images (needs a Docker engine): baton-<step>:$(TA
 	  docker build -f steps/$$step/Dockerfile -t baton-$$step:$(TAG) . || exit $$?; \
 	done
 
-bench: sync ## measure the steps against fused-polars and chunked-pandas baselines, start-up, a year's backfill, the engine overhead
+bench: sync ## measure the steps against fused-polars and chunked-pandas baselines, start-up, a year's backfill, the engine overhead, extract per source beside its floor
 	$(RUN) python -m bench
 	$(RUN) python bench/startup.py
 	$(RUN) python -m bench.year
 	$(RUN) python bench/engine_overhead.py
+	$(RUN) python -m bench.sources
+
+SOURCES_START ?= 2013-01-01
+SOURCES_END ?= 2013-01-03
+demo-sources: sync ## run flights_api and flights_db through the workflow against the demo API and PostgreSQL (started and stopped here), then rows from source, loaded, quarantined per date
+	$(RUN) baton demo sources --start $(SOURCES_START) --end $(SOURCES_END)
 
 chaos: sync ## fault injection on both lakes (kill -9, a killed orchestrator, torn files, full disk, flaky GCS): one line of figures per scenario
 	$(RUN) python -m chaos
 
-.PHONY: help sync run check test browser screenshots bench plan images chaos
+.PHONY: help sync run check test browser screenshots bench plan images chaos demo-sources

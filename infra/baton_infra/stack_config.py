@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from baton import datasets
 from baton.errors import ConfigError
 from baton.jobs import load_jobs
+from baton.sources.secret import injected_env_name
 
 NAMESPACE = "baton"
 """The Pulumi project name, hence the namespace of baton's own config keys."""
@@ -37,8 +38,9 @@ _CHANNEL = re.compile(r"projects/[^/]+/notificationChannels/[^/]+")
 
 
 def secret_env_name(secret_id: str) -> str:
-    """The environment variable the extract job receives a secret in: `BATON_SECRET_<ID>`."""
-    return "BATON_SECRET_" + re.sub(r"[^A-Z0-9]", "_", secret_id.upper())
+    """The environment variable the extract job receives a secret in: `BATON_SECRET_<ID>`
+    (the rule lives with the code that reads it, baton.sources.secret)."""
+    return injected_env_name(secret_id)
 
 
 def registry_path(region: str, project: str, repository: str) -> str:
@@ -210,9 +212,9 @@ def _images(
     return images
 
 
-def _secrets(raw: Any, problems: _Problems) -> tuple[str, ...]:
+def _secrets(raw: Any, problems: _Problems, named: tuple[str, ...] = ()) -> tuple[str, ...]:
     if raw is None:
-        return ()
+        raw = []
     if not isinstance(raw, list) or not all(
         isinstance(s, str) and _SECRET.fullmatch(s) for s in raw
     ):
@@ -220,6 +222,7 @@ def _secrets(raw: Any, problems: _Problems) -> tuple[str, ...]:
             f"{NAMESPACE}:sourceSecrets must be a list of secret ids ([A-Za-z0-9_-], at most 255)"
         )
         return ()
+    raw = sorted(set(raw) | set(named))
     names = [secret_env_name(s) for s in raw]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
@@ -335,7 +338,8 @@ def parse_stack_config(get: ConfigGetter) -> StackConfig:
         landing_trigger=_bool(get, p, "landingTrigger", False),
         quarantine_retention_days=_days(get, p, "quarantineRetentionDays", 90),
         noncurrent_retention_days=_days(get, p, "noncurrentRetentionDays", 7),
-        source_secrets=_secrets(_json(get, p, "sourceSecrets"), p),
+        # The secrets the datasets name, and any more the stack lists: extract reads these.
+        source_secrets=_secrets(_json(get, p, "sourceSecrets"), p, datasets.source_secret_ids()),
         alert_email=_text(
             get,
             p,

@@ -24,7 +24,10 @@ Transform = Callable[[pl.LazyFrame, PartitionContext], pl.LazyFrame]
 
 class Source(Protocol):
     """How extract finds and reads one partition's data: landing files (`FileSource`,
-    `CsvSource`) or an HTTP API (`HttpSource`); see docs/datasets.md."""
+    `CsvSource`), an HTTP API (`HttpSource`) or a SQL database (`SqlSource`); see
+    docs/datasets.md. A source that must ask the live system what a partition holds (an
+    incremental database read) may also define `snapshot(ctx: ReadContext) -> list[InputRef]`,
+    which extract's plan then calls instead of `inputs`."""
 
     schema: Mapping[str, pl.DataType]
     """The raw schema: every source column, in order, with the type it is parsed to."""

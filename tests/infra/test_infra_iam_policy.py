@@ -24,6 +24,7 @@ EXPECTED = {
     Grant("baton-extract", USE, LAKE, "under raw/"),
     Grant("baton-extract", USE, LAKE, "under quarantine/"),
     Grant("baton-extract", "roles/secretmanager.secretAccessor", "secret flights-api-token"),
+    Grant("baton-extract", "roles/secretmanager.secretAccessor", "secret flights-db-password"),
     Grant("baton-transform", VIEW, LAKE, "under raw/"),
     Grant("baton-transform", VIEW, LAKE, "under landing/reference/"),
     Grant("baton-transform", USE, LAKE, "under staged/"),

@@ -66,7 +66,7 @@ def test_only_extract_gets_the_source_credentials_as_secret_references(full):
         for job in load_jobs()
     }
     assert secret_env == {
-        "extract": ["BATON_SECRET_FLIGHTS_API_TOKEN"],
+        "extract": ["BATON_SECRET_FLIGHTS_API_TOKEN", "BATON_SECRET_FLIGHTS_DB_PASSWORD"],
         "transform": [],
         "validate": [],
         "load": [],

@@ -79,5 +79,5 @@ def test_the_registry_holds_the_builtin_datasets():
 def test_an_unknown_dataset_is_a_config_error_listing_the_known_ones():
     with pytest.raises(ConfigError) as caught:
         datasets.get("nope")
-    assert caught.value.message == "unknown dataset 'nope'; known: flights, weather, flights_api"
+    assert caught.value.message == "unknown dataset 'nope'; known: flights, weather, flights_api, flights_db"
     assert caught.value.reason == "unknown_dataset"

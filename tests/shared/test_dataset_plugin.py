@@ -47,7 +47,7 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_documented_plugin_registers_by_name(plugin):
     found = datasets.get("orders")
     assert isinstance(found, Dataset)
-    assert set(datasets.registry()) == {"flights", "weather", "flights_api", "orders"}
+    assert set(datasets.registry()) == {"flights", "weather", "flights_api", "flights_db", "orders"}
 
 
 def test_the_documented_plugin_runs_through_the_unchanged_steps(plugin, tmp_path):

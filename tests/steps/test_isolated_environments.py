@@ -117,8 +117,8 @@ def test_a_step_runs_from_its_own_dependency_set_alone(step, seeded_template, tm
         "another step leaked in"
     )
     assert not installed & FORBIDDEN_EVERYWHERE
-    if step == "extract":  # the HTTP source's client and the credentials' store
-        assert installed >= {"requests", "google-cloud-secret-manager"}
+    if step == "extract":  # the HTTP and SQL sources' clients and the credentials' store
+        assert installed >= {"requests", "google-cloud-secret-manager", "psycopg", "psycopg-binary"}
     if step == "load":
         assert installed >= WAREHOUSE_CLIENTS
     else:

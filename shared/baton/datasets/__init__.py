@@ -9,11 +9,14 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from baton.dataset import Dataset
-from baton.datasets import canary, flights, flights_api, weather
+from baton.datasets import canary, flights, flights_api, flights_db, weather
 from baton.errors import ConfigError
+from baton.sources.secret import Secret
 
 ENTRY_POINT_GROUP = "baton.datasets"
-BUILTIN = {d.name: d for d in (flights.DATASET, weather.DATASET, flights_api.DATASET)}
+BUILTIN = {
+    d.name: d for d in (flights.DATASET, weather.DATASET, flights_api.DATASET, flights_db.DATASET)
+}
 RESERVED = {canary.DATASET.name: canary.DATASET}
 """Datasets baton runs for itself (`baton doctor --canary`): resolvable by name, so the step
 containers run them, but never in `registry()`, so infra grants, watches (landing trigger) and
@@ -53,3 +56,16 @@ def get(name: str) -> Dataset:
             reason="unknown_dataset",
         )
     return known[name]
+
+
+def source_secret_ids(found: dict[str, Dataset] | None = None) -> tuple[str, ...]:
+    """The ids of every Secret Manager secret the datasets' sources name (infra creates them
+    and lets the extract identity read those alone)."""
+    ids = set()
+    for dataset in (found if found is not None else registry()).values():
+        source = dataset.source
+        auth = getattr(source, "auth", None)
+        for secret in (getattr(auth, "secret", None), getattr(source, "password", None)):
+            if isinstance(secret, Secret):
+                ids.add(secret.secret_id)
+    return tuple(sorted(ids))

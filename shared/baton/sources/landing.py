@@ -12,6 +12,7 @@ from typing import IO, Any
 
 import polars as pl
 
+from baton.manifest import FileEntry, Manifest
 from baton.storage import Storage
 
 MALFORMED = "_malformed"
@@ -34,6 +35,20 @@ class ReadContext:
     environ: Mapping[str, str]
     spool_prefix: str
     """An attempt-unique lake prefix for decoded batches; extract deletes it after the run."""
+    committed: Manifest | None = None
+    """The partition's current extract commit (an incremental source merges into it)."""
+
+
+@dataclass(frozen=True)
+class Base:
+    """The committed rows an incremental read merges its changes into: a committed row whose
+    `key` comes again is replaced by the new one; the others are kept, and so is the commit's
+    quarantine."""
+
+    frame: pl.LazyFrame | None
+    key: tuple[str, ...]
+    quarantine: tuple[FileEntry, ...]
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,10 @@ class Landing:
     """Rows the source counted as it read (HTTP pages): checked against what extract wrote."""
     describe: str = ""
     """The source in words for messages (a file list or a redacted URL)."""
+    base: Base | None = None
+    """Committed rows the parts update (an incremental read's changes), merged by extract."""
+    extra: dict[str, object] = field(default_factory=dict)
+    """What the source records in the manifest (e.g. the watermark it read from and to)."""
 
 
 def text_schema(columns: list[str], malformed: bool = True) -> dict[str, pl.DataType]:

@@ -23,6 +23,15 @@ SECRET_MANAGER_ENDPOINT = "BATON_SECRET_MANAGER_ENDPOINT"
 """Environment variable naming a Secret Manager REST endpoint stand-in (tests, the local
 twin): the client then uses it with anonymous credentials."""
 
+INJECTED_PREFIX = "BATON_SECRET_"
+
+
+def injected_env_name(secret_id: str) -> str:
+    """The variable the deployed extract job receives secret `secret_id` in (infra mounts each
+    secret a dataset names as `BATON_SECRET_<ID>`, latest version, through Cloud Run)."""
+    return INJECTED_PREFIX + re.sub(r"[^A-Z0-9]", "_", secret_id.upper())
+
+
 _NAME = re.compile(r"projects/[^/]+/(locations/[^/]+/)?secrets/[^/]+(/versions/[^/]+)?")
 
 
@@ -47,7 +56,8 @@ class SecretValue:
 @dataclass(frozen=True)
 class Secret:
     """Where a credential comes from: `env` (the value) or `file_env` (a path to a file holding
-    it) when set in the step's environment, else the Secret Manager secret `name`."""
+    it) when set in the step's environment, else the value Cloud Run injected from the secret
+    (`BATON_SECRET_<ID>`, see infra), else the Secret Manager secret `name`, read now."""
 
     name: str
     """`projects/<p>/secrets/<s>` (version `latest`) or `.../versions/<v>`."""
@@ -89,6 +99,9 @@ class Secret:
                     f"{err.strerror}; fix the path or unset {self.file_env}",
                     reason="secret_missing",
                 ) from err
+        injected = environ.get(injected_env_name(self.secret_id))
+        if injected and "/versions/" not in self.name:  # infra mounts the latest version only
+            return SecretValue(injected)
         return SecretValue((access or access_secret_version)(self.version, environ))
 
 

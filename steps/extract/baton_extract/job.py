@@ -8,7 +8,8 @@ import os
 import polars as pl
 
 from baton.errors import BatonError, DataError
-from baton.manifest import InputRef
+from baton.lake import manifest_key
+from baton.manifest import InputRef, Manifest, read_manifest
 from baton.parquet import reason_counts, schema_of, write_with_quarantine
 from baton.sources.files import first_line
 from baton.sources.landing import MALFORMED, Landing, LandingPart, ReadContext
@@ -23,11 +24,9 @@ class Extract:
 
     def plan(self, part: Partition) -> StepPlan:
         source = part.dataset.source
-        inputs = source.inputs(part.storage, part.dataset.name, part.day)
-        return StepPlan(inputs, lambda: self._execute(part, inputs))
-
-    def _execute(self, part: Partition, inputs: list[InputRef]) -> Output:
-        source = part.dataset.source
+        # A source that must ask the live system what the partition holds now (an incremental
+        # database read) snapshots it; the others fingerprint their inputs without reading.
+        snapshot = getattr(source, "snapshot", None)
         ctx = ReadContext(
             storage=part.storage,
             dataset=part.dataset.name,
@@ -35,7 +34,17 @@ class Extract:
             # Credentials and endpoints are read at run time, never at import.
             environ=os.environ,
             spool_prefix=part.data_key().removesuffix(".parquet") + "-spool",
+            committed=_committed(part) if callable(snapshot) else None,
         )
+        inputs = (
+            snapshot(ctx)
+            if callable(snapshot)
+            else source.inputs(part.storage, part.dataset.name, part.day)
+        )
+        return StepPlan(inputs, lambda: self._execute(part, ctx, inputs))
+
+    def _execute(self, part: Partition, ctx: ReadContext, inputs: list[InputRef]) -> Output:
+        source = part.dataset.source
         landing = source.open(ctx, inputs)
         try:
             return self._write(part, landing)
@@ -57,6 +66,13 @@ class Extract:
                 [_columns(p, source.schema) for p in landing.parts], how="diagonal_relaxed"
             )
             good, bad = parse(text, source.schema, source.parse_options)
+        kept = 0
+        if landing.base is not None and landing.base.frame is not None:
+            base = landing.base.frame.select(list(source.schema))
+            key = list(landing.base.key)
+            unchanged = base.join(good.select(key), on=key, how="anti")
+            kept = int(unchanged.select(pl.len()).collect().item())
+            good = pl.concat([unchanged, good])
         out_key = part.data_key()
         try:
             written, quarantine = write_with_quarantine(
@@ -69,11 +85,18 @@ class Extract:
             ) from err
         rejected = sum(q.rows for q in quarantine)
         rows_in = written.rows + rejected
-        if landing.expected_rows is not None and rows_in != landing.expected_rows:
-            _discard(part, [out_key, *(q.key for q in quarantine)])
+        fetched = rows_in - kept  # what the source sent, the committed rows kept aside
+        new_files = [out_key, *(q.key for q in quarantine)]
+        if landing.base is not None:  # the commit's quarantine is carried over with its rows
+            quarantine = [*quarantine, *landing.base.quarantine]
+            carried = sum(q.rows for q in landing.base.quarantine)
+            rejected += carried
+            rows_in += carried
+        if landing.expected_rows is not None and fetched != landing.expected_rows:
+            _discard(part, new_files)
             raise BatonError(
                 f"extract {part.dataset.name} {part.day}: the source sent {landing.expected_rows} "
-                f"rows but {rows_in} were written ({landing.describe})",
+                f"rows but {fetched} were written ({landing.describe})",
                 reason="source_count_mismatch",
             )
         if rows_in == 0 and not source.allow_empty:
@@ -91,7 +114,18 @@ class Extract:
             rows_quarantined=rejected,
             quarantine_reasons=reason_counts(part.storage, quarantine),
             schema=schema_of(good),
+            extra=landing.extra,
         )
+
+
+def _committed(part: Partition) -> Manifest | None:
+    """The partition's current commit, for a source that merges into it. A corrupt one reads as
+    none: the commit protocol has already refused it unless forced, and forced means redo."""
+    try:
+        found = read_manifest(part.storage, manifest_key(part.step, part.dataset.name, part.day))
+    except DataError:
+        return None
+    return found[0] if found else None
 
 
 def _columns(part: LandingPart, schema: dict, *, typed: bool = False) -> pl.LazyFrame:

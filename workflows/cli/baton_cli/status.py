@@ -57,6 +57,7 @@ class StatusCell:
     duration_s: float | None = None  # of the committed run
     attempt: str = ""  # outcome of the latest attempt: committed | skipped | failed ("": none)
     attempt_execution_id: str = ""  # the workflow execution of the latest attempt
+    watermark: Mapping[str, object] | None = None  # an incremental source's, as committed
 
     @property
     def quarantined_share(self) -> float | None:
@@ -100,6 +101,8 @@ def _inputs_current(
     before = INPUT_STEP.get(step)
     upstream_key = manifest_key(before, dataset, day) if before else None
     for ref in manifest.inputs:
+        if external(ref.key):
+            continue  # an API or a database: status reads no source; the step itself decides
         if ref.key == upstream_key:
             now = seen.manifests.get(before)
             if now is None or now[1] != ref.digest:
@@ -162,8 +165,30 @@ def _cell(step: str, seen: Observation, fresh: Callable[[Manifest], bool]) -> St
         run_id=manifest.run_id,
         execution_id=manifest.execution_id,
         duration_s=manifest.duration_s,
+        watermark=_watermark(manifest),
         **latest,
     )
+
+
+def external(key: str) -> bool:
+    """Whether an input key names something outside the lake (an API's URL, a database)."""
+    return "://" in key
+
+
+def _watermark(manifest: Manifest) -> Mapping[str, object] | None:
+    found = manifest.extra.get("watermark")
+    return found if isinstance(found, dict) else None
+
+
+def high_water_mark(grid: Iterable[PartitionStatus]) -> str | None:
+    """The highest watermark committed over `grid` (None: the dataset has none)."""
+    marks = [
+        str(c.watermark["to"])
+        for row in grid
+        for c in row.cells
+        if c.watermark and c.watermark.get("to") and c.state is not State.FAILED
+    ]
+    return max(marks) if marks else None
 
 
 def classify(seen: Observation, dataset: str, day: date) -> PartitionStatus:
@@ -216,7 +241,7 @@ def observe(storage: Storage, dataset: Dataset, day: date, *, verify: bool = Fal
         ref.key
         for manifest, _ in manifests.values()
         for ref in manifest.inputs
-        if not ref.key.endswith(f"/{MANIFEST}")
+        if not ref.key.endswith(f"/{MANIFEST}") and not external(ref.key)
     }
     digests = {}
     for key in sorted(object_keys):

@@ -214,7 +214,7 @@ demo_app = typer.Typer(no_args_is_help=True, help="Demo services for trying bato
 
 @demo_app.callback()
 def _demo() -> None:
-    """Demo services for trying baton's sources."""  # keeps `demo` a group of one: `demo api`
+    """Demo services for trying baton's sources."""  # a group: `demo api`, `demo db`, `demo sources`
 
 
 @demo_app.command("api")
@@ -256,3 +256,15 @@ def api_cmd(
         pass
     finally:
         api.server.server_close()
+
+
+def _register() -> None:
+    """`demo db` and `demo sources` live in their own modules, loaded with the group."""
+    from baton_cli.commands.demo_db import db_cmd
+    from baton_cli.commands.demo_sources import sources_cmd
+
+    demo_app.command("db")(db_cmd)
+    demo_app.command("sources")(sources_cmd)
+
+
+_register()

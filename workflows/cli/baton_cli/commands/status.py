@@ -26,7 +26,7 @@ from baton_cli.options import (
     date_range,
     exit_codes,
 )
-from baton_cli.status import PartitionStatus, State, known_days, status_grid
+from baton_cli.status import PartitionStatus, State, high_water_mark, known_days, status_grid
 
 STATE_STYLE = {
     State.COMMITTED: "green",
@@ -56,6 +56,12 @@ def _totals(grid: Sequence[PartitionStatus]) -> dict[str, int]:
     return totals | {s.value: sum(c.state is s for r in grid for c in r.cells) for s in State}
 
 
+def _watermark_field(row: PartitionStatus) -> dict[str, Any]:
+    """An incremental source's committed watermark (from, to, mode, fetched), when it has one."""
+    mark = row.cell("extract").watermark
+    return {"watermark": dict(mark)} if mark else {}
+
+
 def status_json(lake: str, dataset: str, grid: Sequence[PartitionStatus]) -> dict[str, Any]:
     """The stable `baton status --json` document."""
     return {
@@ -66,6 +72,7 @@ def status_json(lake: str, dataset: str, grid: Sequence[PartitionStatus]) -> dic
             {
                 "date": row.day.isoformat(),
                 "current": row.current,
+                **_watermark_field(row),
                 "steps": {
                     c.step: {
                         "state": c.state.value,
@@ -101,6 +108,9 @@ def print_status(
         f"{doc['current']} of {doc['partitions']} partitions current; cells: "
         + ", ".join(f"{doc[s.value]} {s.value}" for s in State)
     )
+    mark = high_water_mark(grid)
+    if mark is not None:  # an incremental source: how far upstream's changes are committed
+        console.print(f"high-water mark committed: {mark}", markup=False)
     for row in grid:
         for cell in row.cells:
             if cell.state is State.DAMAGED:
