@@ -60,6 +60,8 @@ def _identity(who: str, config: StackConfig, grants: list[Grant]) -> str | None:
         agents = {g.identity for g in grants if g.identity.endswith(STORAGE_AGENT_DOMAIN)}
         return next(iter(agents), None)
     return {
+        "gc": config.job_prefix + "gc",
+        "gc-scheduler": f"{config.name}-gc-scheduler",
         "workflow": f"{config.name}-workflow",
         "scheduler": f"{config.name}-scheduler",
         "trigger": f"{config.name}-trigger" if config.landing_trigger else None,
@@ -77,6 +79,7 @@ def _resources(on: str, config: StackConfig) -> list[str]:
     return [
         {
             "project": f"project {config.project}",
+            "bucket": f"bucket {config.lake_bucket}",
             "job": f"job {config.job_prefix}{detail}",
             "dataset": f"dataset {config.bq_dataset}",
             "workflow": f"workflow {config.name}-pipeline",
@@ -115,6 +118,11 @@ def covers(grant: Grant, resource: str, project: str) -> bool:
         bucket, _, name = resource.removeprefix("object ").partition("/")
         return grant.resource == f"bucket {bucket}" and condition_holds(
             grant.expression, f"projects/_/buckets/{bucket}/objects/{name}"
+        )
+    if resource.startswith("bucket "):  # objects.list: a condition sees the bucket's name
+        bucket = resource.removeprefix("bucket ")
+        return grant.resource == resource and condition_holds(
+            grant.expression, f"projects/_/buckets/{bucket}"
         )
     return grant.resource == resource
 
