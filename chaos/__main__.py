@@ -109,6 +109,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20131)
     parser.add_argument("--reduced", action="store_true", help="the small version make test runs")
     parser.add_argument("--only", default="", help="run only the scenarios whose name has this")
+    parser.add_argument("--work", type=Path, help="where the labs live (default: a new temp dir)")
     return parser.parse_args()
 
 
@@ -117,7 +118,7 @@ def main() -> int:
     args = _arguments()
     budget = REDUCED if args.reduced else FULL
     days = _days(2 if args.reduced else 3)
-    work = Path(tempfile.mkdtemp(prefix="baton-chaos-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="baton-chaos-"))
     print(f"chaos: seed {args.seed}, {len(days)} days from {days[0]}, work dir {work}", flush=True)
 
     clean = local_lab(work / "reference", days)
