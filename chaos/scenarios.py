@@ -234,12 +234,20 @@ def full_disk(lab: Lab, days: Sequence[date], rng: random.Random, _: int, f: Fig
     free.unlink()
 
 
-def gcs_faults(lab: Lab, days: Sequence[date], rng: random.Random, target: int, f: Figures) -> None:
+def gcs_faults(
+    lab: Lab,
+    days: Sequence[date],
+    rng: random.Random,
+    target: int,
+    f: Figures,
+    *,
+    error_rate: float = 0.15,
+) -> None:
     """Forced chains on the gs:// lake behind the fault-injecting proxy until `target` faults
     (429/500/503 answers, connection resets, slow answers) were injected; the storage retries
-    must absorb them or fail retryably."""
+    must absorb them or fail retryably. Then the faults stop and the operator reruns."""
     proxy = lab.proxy
-    proxy.faults.error_rate, proxy.faults.slow_rate = 0.15, 0.05
+    proxy.faults.error_rate, proxy.faults.slow_rate = error_rate, 0.05
     passes = 0
     while proxy.faults.injected < target and passes < 200:
         passes += 1
@@ -251,3 +259,4 @@ def gcs_faults(lab: Lab, days: Sequence[date], rng: random.Random, target: int, 
                 if code != 0:
                     break
     f.faults = proxy.faults.injected
+    proxy.faults.error_rate = proxy.faults.slow_rate = 0.0

@@ -41,6 +41,8 @@ def identity_of(who: str, config: StackConfig, grants: list[Grant]) -> str | Non
         agents = {g.identity for g in grants if g.identity.endswith(STORAGE_AGENT_DOMAIN)}
         return next(iter(agents), None)
     return {
+        "gc": config.job_prefix + "gc",
+        "gc-scheduler": f"{config.name}-gc-scheduler",
         "workflow": f"{config.name}-workflow",
         "scheduler": f"{config.name}-scheduler",
         "trigger": f"{config.name}-trigger" if config.landing_trigger else None,
@@ -58,6 +60,7 @@ def _resources(on: str, config: StackConfig) -> list[str]:
     return [
         {
             "project": f"project {config.project}",
+            "bucket": f"bucket {config.lake_bucket}",
             "job": f"job {config.job_prefix}{detail}",
             "dataset": f"dataset {config.bq_dataset}",
             "workflow": f"workflow {config.name}-pipeline",

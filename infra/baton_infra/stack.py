@@ -12,6 +12,11 @@ from baton.lake_access import STEP_LAKE_ACCESS
 from baton_infra.alerting import Alerting, AlertingArgs
 from baton_infra.apis import BASE_APIS, TRIGGER_APIS, ProjectApis, ProjectApisArgs
 from baton_infra.dashboard import DashboardArgs, PipelineDashboard
+from baton_infra.garbage_collector import (
+    GC_IMAGE_STEP,
+    GarbageCollectorArgs,
+    LakeGarbageCollector,
+)
 from baton_infra.lake import DataLake, DataLakeArgs
 from baton_infra.pipeline import PipelineWorkflow, PipelineWorkflowArgs
 from baton_infra.registry import ImageRegistry, ImageRegistryArgs
@@ -46,6 +51,7 @@ class Stack:
     landing: LandingTrigger | None = None
     alerting: Alerting | None = None
     dashboard: PipelineDashboard | None = None
+    gc: LakeGarbageCollector | None = None
 
 
 def _step_env(config: StackConfig) -> dict[str, str]:
@@ -159,6 +165,24 @@ def deploy(config: StackConfig, workflow_source: str) -> Stack:
         ),
         after_apis,
     )
+    stack.gc = LakeGarbageCollector(
+        "gc",
+        GarbageCollectorArgs(
+            project=config.project,
+            region=config.region,
+            job_name=config.job_prefix + "gc",
+            account_id=config.job_prefix + "gc",
+            scheduler_account_id=f"{config.name}-gc-scheduler",
+            image=config.image(GC_IMAGE_STEP),
+            lake_bucket=lake.name,
+            lake_bucket_name=config.lake_bucket,
+            lake_uri=config.lake_uri,
+            lake_prefix=config.lake_prefix,
+            time_zone=config.time_zone,
+            paused=config.schedule_paused,
+        ),
+        after_apis,
+    )
     if config.landing_trigger:
         stack.landing = LandingTrigger(
             "landing",
@@ -201,6 +225,8 @@ def export(stack: Stack) -> None:
     pulumi.export("secrets", {k: s.name for k, s in stack.secrets.secrets.items()})
     pulumi.export("jobs", {step: job.name for step, job in stack.jobs.items()})
     pulumi.export("images", {step: job.image for step, job in stack.jobs.items()})
+    if stack.gc is not None:
+        pulumi.export("gc_job", stack.gc.name)
     if stack.workflow is not None:
         pulumi.export("workflow", stack.workflow.id)
         pulumi.export("workflow_service_account", stack.workflow.account.email)

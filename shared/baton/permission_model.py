@@ -8,8 +8,8 @@ tables are written from Google's documentation, not from the program: a grant th
 call here, or a call no grant covers, is a finding.
 
 Resources are written as `kind:detail`, resolved against a stack by effective_access:
-`project`, `job:<step>`, `object:<lake key>`, `dataset`, `secret:*` (each source secret),
-`topic:landing`, `workflow`.
+`project`, `job:<step>` (and `job:gc`), `object:<lake key>`, `bucket` (the lake bucket itself),
+`dataset`, `secret:*` (each source secret), `topic:landing`, `workflow`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ ROLES_READ_ON = "2026-12-01"
 GCS_OBJECTS = "https://cloud.google.com/storage/docs/access-control/iam-json"
 GCS_ROLES = "https://cloud.google.com/iam/docs/roles-permissions/storage"
 RUN_JOBS_RUN = "https://cloud.google.com/run/docs/reference/rest/v1/namespaces.jobs/run"
+RUN_JOBS_RUN_V2 = "https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.jobs/run"
+RUN_ON_SCHEDULE = "https://cloud.google.com/run/docs/execute/jobs-on-schedule"
 RUN_OPERATIONS = (
     "https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.operations/get"
 )
@@ -45,7 +47,8 @@ class RuntimeCall:
     """One call an identity makes at run time and what IAM checks for it."""
 
     who: str
-    """`step:<step>`, `workflow`, `scheduler`, `trigger` or `storage-agent`."""
+    """`step:<step>`, `workflow`, `scheduler`, `trigger`, `storage-agent`, `gc` (the gc job)
+    or `gc-scheduler` (what starts it)."""
     call: str
     permission: str
     on: str
@@ -172,9 +175,52 @@ def _workflow_calls() -> list[RuntimeCall]:
     return calls
 
 
+def _gc_calls() -> list[RuntimeCall]:
+    """The gc job (baton.garbage.sweep) lists each swept zone, reads each partition's manifests
+    and attempt records, and deletes orphans; its scheduler runs the job without overrides."""
+    calls = [
+        RuntimeCall(
+            "gc",
+            "list objects under <zone>/<dataset>/",
+            "storage.objects.list",
+            "bucket",
+            GCS_OBJECTS,
+        )
+    ]
+    for zone in ("raw", "staged", "validated", "loaded", "quarantine"):
+        key = f"{zone}/{_DAY}/part-dead-t0-a0-0000.parquet"
+        calls += [
+            RuntimeCall(
+                "gc",
+                f"read {zone}/.../_manifest.json and _attempt.json",
+                "storage.objects.get",
+                f"object:{zone}/{_DAY}/_manifest.json",
+                GCS_OBJECTS,
+            ),
+            RuntimeCall(
+                "gc",
+                f"delete an orphan {key}",
+                "storage.objects.delete",
+                f"object:{key}",
+                GCS_OBJECTS,
+            ),
+        ]
+    calls.append(
+        RuntimeCall(
+            "gc-scheduler",
+            "POST run.googleapis.com/v2/.../jobs/<gc>:run with an OAuth token",
+            "run.jobs.run",
+            "job:gc",
+            RUN_JOBS_RUN_V2,
+        )
+    )
+    return calls
+
+
 RUNTIME_CALLS: tuple[RuntimeCall, ...] = (
     *_step_calls(),
     *_workflow_calls(),
+    *_gc_calls(),
     RuntimeCall(
         "scheduler",
         "POST .../workflows/<w>/executions with an OAuth token",
@@ -263,6 +309,8 @@ PREDEFINED_ROLES: dict[str, RoleDefinition] = {
     "roles/run.jobsExecutorWithOverrides": _role(
         RUN_ROLES, "run.executions.cancel", "run.jobs.run", "run.jobs.runWithOverrides"
     ),
+    # Named by "Execute jobs on a schedule" (RUN_ON_SCHEDULE) for the identity that runs a job.
+    "roles/run.invoker": _role(RUN_ROLES, "run.jobs.run", "run.routes.invoke", complete=False),
     "roles/logging.logWriter": _role(
         LOGGING, "logging.logEntries.create", "logging.logEntries.route"
     ),

@@ -193,15 +193,40 @@ def _unchanged(committed: Manifest | None, plan: StepPlan, settings: Settings) -
     )
 
 
+NEXT_STEP = {before: after for after, before in INPUT_STEP.items()}
+"""The step that reads each step's commit."""
+
+
+def found_corrupt(
+    downstream: AttemptRecord | None, committed: Manifest, committed_digest: str | None = None
+) -> bool:
+    """Whether the reading step's latest attempt failed on a corrupt file of this very commit
+    (`input_corrupt`, finished after it; with `committed_digest`, planned on it): the commit is
+    damaged even when every file has its recorded size (garbage bytes written in place)."""
+    if downstream is None or downstream.outcome != "failed" or downstream.reason != "input_corrupt":
+        return False
+    if downstream.finished_at <= committed.finished_at:
+        return False  # the commit was redone since
+    key = manifest_key(committed.step, committed.dataset, committed.partition)
+    read = [ref.digest for ref in downstream.inputs if ref.key == key]
+    return committed_digest is None or not read or read[0] == committed_digest
+
+
 def _intact(part: Partition, committed: Manifest | None) -> bool:
-    """Whether every file the commit names is there with its recorded size. A damaged commit
-    (a file deleted or truncated behind its back) is redone rather than skipped, so a plain
-    rerun or `backfill --only-missing` repairs it."""
+    """Whether every file the commit names is there with its recorded size, and the step that
+    reads it did not last fail on a corrupt file of it. A damaged commit (a file deleted,
+    truncated or garbled behind its back) is redone rather than skipped, so a plain rerun or
+    `backfill --only-missing` repairs it."""
     if committed is None:
         return False
     # One metadata read per file, not a listing: a step may read its objects but not list
     # the bucket (see manifest.damage).
     problems = damage(part.storage, committed, listing=False)
+    after = NEXT_STEP.get(part.step)
+    if after is not None:
+        reader = read_attempt(part.storage, attempt_key(after, part.dataset.name, part.day))
+        if reader is not None and found_corrupt(reader, committed):
+            problems.append(f"{after} failed reading it: {reader.message}")
     if problems:
         log.get().warning("the committed output is damaged: redoing it", problems=problems[:5])
     return not problems

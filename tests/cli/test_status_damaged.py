@@ -111,3 +111,60 @@ def test_only_missing_repairs_a_damaged_partition_to_identical_warehouse_content
     assert set(_states(lake).values()) == {"committed"}
     for table in TABLES:
         assert warehouse_rows(lake, table).equals(before[table]), table
+
+
+def _garble(lake, step: str, day=JAN_2):
+    """Garbage bytes in the middle of the file `step` committed: the size stays the same."""
+    (entry,) = lake.manifest(step, day).files
+    path = lake.root / entry.key
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle - 2000 : middle + 2000] = bytes(range(256)) * 15 + bytes(160)
+    path.write_bytes(bytes(data))
+    return entry
+
+
+def test_a_file_the_next_step_found_corrupt_marks_its_commit_damaged(committed_lake):
+    lake = committed_lake
+    entry = _garble(lake, "transform")
+    assert _states(lake)["transform"] == "committed"  # same size: a listing cannot tell
+
+    assert lake.run("validate", JAN_2, force=True) == 4
+
+    (row,) = status_grid(lake.storage, FLIGHTS, [JAN_2])
+    assert _states(lake) == {
+        "extract": "committed",
+        "transform": "damaged",
+        "validate": "failed",
+        "load": "stale",
+    }
+    cell = row.cell("transform")
+    assert cell.reason == "input_corrupt"
+    assert entry.key in cell.message and "rerun the transform step" in cell.message
+
+
+def test_a_commit_redone_since_the_corrupt_read_is_healthy_again(committed_lake):
+    lake = committed_lake
+    _garble(lake, "transform")
+    assert lake.run("validate", JAN_2, force=True) == 4
+    garbled = lake.manifest("transform", JAN_2).run_id
+
+    assert lake.run("transform", JAN_2) == 0
+
+    assert lake.manifest("transform", JAN_2).run_id != garbled  # redone, not skipped
+    assert _states(lake)["transform"] == "committed"
+
+
+def test_only_missing_repairs_a_commit_its_reader_found_corrupt(committed_lake):
+    lake = committed_lake
+    before = {t: warehouse_rows(lake, t) for t in TABLES}
+    _garble(lake, "transform")
+    assert lake.run("validate", JAN_2, force=True) == 4
+
+    result = _baton(lake, "backfill", "--start", str(JAN_1), "--end", str(JAN_2), "--only-missing")
+
+    assert result.exit_code == 0, result.output
+    assert "1 of 2 partitions are loaded" in result.output
+    assert set(_states(lake).values()) == {"committed"}
+    for table in TABLES:
+        assert warehouse_rows(lake, table).equals(before[table]), table

@@ -10,6 +10,7 @@ from typing import Any
 from baton import datasets
 from baton.jobs import load_jobs
 from baton.lake_access import REFERENCE_PREFIX, STEP_LAKE_ACCESS
+from baton_infra.effective_access import role_permissions
 from baton_infra.iam_graph import Grant, iam_graph, is_iam_type
 
 VIEW, USE = "roles/storage.objectViewer", "roles/storage.objectUser"
@@ -17,6 +18,8 @@ LAKE = "bucket acme-lake"
 PROJECT = "project acme-data"
 RUN_JOBS = "roles/run.jobsExecutorWithOverrides"
 POLLER = "projects/acme-data/roles/baton_workflow_polls_jobs"
+GC_LISTS = "projects/acme-data/roles/baton_gc_lists_lake"
+GC_SWEEPS = "projects/acme-data/roles/baton_gc_sweeps_lake"
 GCS_AGENT = "serviceAccount:service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
 
 EXPECTED = {
@@ -48,6 +51,12 @@ EXPECTED = {
     Grant("baton-trigger", "roles/workflows.invoker", PROJECT),
     Grant("baton-trigger", "roles/eventarc.eventReceiver", PROJECT),
     Grant(GCS_AGENT, "roles/pubsub.publisher", "topic baton-landing"),
+    Grant("baton-gc", GC_LISTS, LAKE),
+    *(
+        Grant("baton-gc", GC_SWEEPS, LAKE, f"under {zone}/")
+        for zone in ("raw", "staged", "validated", "loaded", "quarantine")
+    ),
+    Grant("baton-gc-scheduler", "roles/run.invoker", "job baton-gc"),
 }
 """Who may do what: the whole IAM graph of the production-like stack."""
 
@@ -70,13 +79,13 @@ def test_the_iam_graph_is_exactly_the_intended_one(full):
 
 def test_the_workflow_may_run_each_job_with_overrides_but_never_change_or_delete_it(full):
     roles = {g.role for g in iam_graph(full) if g.resource.startswith("job ")}
-    assert roles == {RUN_JOBS}
+    assert roles == {RUN_JOBS, "roles/run.invoker"}  # the gc's scheduler: no overrides
 
 
 def test_the_workflow_may_poll_operations_at_the_project_level_where_they_live(full):
     # jobs.run returns a long-running operation projects/<p>/locations/<l>/operations/<op>,
     # not under the job: a grant on the job cannot cover polling it.
-    (role,) = full.of_type("gcp:projects/iAMCustomRole:IAMCustomRole")
+    role = full.one("gcp:projects/iAMCustomRole:IAMCustomRole", "pipeline-polling-role")
     assert sorted(role.inputs["permissions"]) == ["run.executions.get", "run.operations.get"]
     assert Grant("baton-workflow", role.outputs["name"], PROJECT) in iam_graph(full)
 
@@ -91,7 +100,8 @@ def test_every_job_runs_as_its_own_service_account(full):
         r.inputs["template"]["template"]["serviceAccount"]
         for r in full.of_type("gcp:cloudrunv2/job:Job")
     }
-    assert accounts == {f"baton-{j.name}@acme-data.iam.gserviceaccount.com" for j in load_jobs()}
+    steps = {f"baton-{j.name}@acme-data.iam.gserviceaccount.com" for j in load_jobs()}
+    assert accounts == steps | {"baton-gc@acme-data.iam.gserviceaccount.com"}
 
 
 def test_no_service_account_is_shared_between_jobs_workflow_and_triggers(full):
@@ -100,9 +110,10 @@ def test_no_service_account_is_shared_between_jobs_workflow_and_triggers(full):
     users = [
         full.one("gcp:workflows/workflow:Workflow", "pipeline-workflow").inputs["serviceAccount"],
         full.one("gcp:eventarc/trigger:Trigger", "landing-trigger").inputs["serviceAccount"],
-        full.one("gcp:cloudscheduler/job:Job", "schedule-job").inputs["httpTarget"]["oauthToken"][
-            "serviceAccountEmail"
-        ],
+        *(
+            r.inputs["httpTarget"]["oauthToken"]["serviceAccountEmail"]
+            for r in full.of_type("gcp:cloudscheduler/job:Job")
+        ),
         *(
             r.inputs["template"]["template"]["serviceAccount"]
             for r in full.of_type("gcp:cloudrunv2/job:Job")
@@ -127,7 +138,13 @@ def test_only_additive_member_grants_are_used_never_authoritative_bindings(full)
 
 
 def test_lake_grants_carry_a_condition_so_no_identity_sees_the_whole_bucket(full):
-    assert all(g.condition for g in iam_graph(full) if g.resource == LAKE)
+    # The one exception: the gc's list-only role. objects.list is checked on the bucket, so no
+    # object-name condition can scope it; it reveals names and sizes, never contents.
+    roles = role_permissions(full)
+    whole_bucket = [g for g in iam_graph(full) if g.resource == LAKE and not g.condition]
+    assert [(g.identity, roles[g.role]) for g in whole_bucket] == [
+        ("baton-gc", frozenset({"storage.objects.list"}))
+    ]
 
 
 def test_source_secrets_are_readable_by_extract_alone(full):

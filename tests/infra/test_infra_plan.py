@@ -62,6 +62,6 @@ def test_the_program_entrypoint_composes_the_whole_stack():
 
     pulumi.runtime.test(program)()
     types = Counter(r.type for r in monitor.registered)
-    assert types["gcp:cloudrunv2/job:Job"] == len(load_jobs())
+    assert types["gcp:cloudrunv2/job:Job"] == len(load_jobs()) + 1  # the steps and the gc
     assert types["gcp:workflows/workflow:Workflow"] == 1
-    assert types["gcp:cloudscheduler/job:Job"] == 1
+    assert types["gcp:cloudscheduler/job:Job"] == 2  # the pipeline's and the gc's

@@ -24,9 +24,8 @@ def _env(full, step):
 
 
 def test_there_is_one_job_per_entry_of_the_jobs_list(full):
-    assert sorted(r.inputs["name"] for r in full.of_type(JOB)) == sorted(
-        f"baton-{j.name}" for j in load_jobs()
-    )
+    steps = [r.inputs["name"] for r in full.of_type(JOB) if r.name != "gc-job"]
+    assert sorted(steps) == sorted(f"baton-{j.name}" for j in load_jobs())
 
 
 @pytest.mark.parametrize("job", load_jobs(), ids=lambda j: j.name)

@@ -1,7 +1,8 @@
 """The partitions x steps status grid, built from the lake's manifests and attempt records alone.
 
 A cell is committed (with its quarantined share), damaged (a file its manifest names is gone or
-resized, or with --verify its digest changed), stale (an input changed since the commit, or an
+resized, or with --verify its digest changed, or the step reading it last failed on a corrupt
+file of it: `input_corrupt`), stale (an input changed since the commit, or an
 upstream cell is not current), failed (the latest attempt failed), or missing. No database:
 everything is read back from `_manifest.json` / `_attempt.json`, listings and the landing objects.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from statistics import median
@@ -28,6 +29,7 @@ from baton.lake import (
     manifest_key,
 )
 from baton.manifest import AttemptRecord, Manifest, damage, read_attempt, read_manifest
+from baton.step import NEXT_STEP, found_corrupt
 from baton.storage import Storage
 
 
@@ -93,6 +95,8 @@ class Observation:
     corrupt: Mapping[str, str]  # step -> why its manifest cannot be read
     damaged: Mapping[str, str]  # step -> what is wrong with the files its manifest names
     object_digests: Mapping[str, str | None]  # landing/reference key -> digest now (None: gone)
+    blamed: Mapping[str, str] = field(default_factory=dict)
+    """step -> the message of the reading step's attempt that found a file of its commit corrupt"""
 
 
 def _inputs_current(
@@ -143,15 +147,16 @@ def _cell(step: str, seen: Observation, fresh: Callable[[Manifest], bool]) -> St
         )
     if manifest is None:
         return StatusCell(step, State.MISSING, **latest)
-    if step in seen.damaged:
+    if step in seen.damaged or step in seen.blamed:
+        missing = step in seen.damaged
         return StatusCell(
             step,
             State.DAMAGED,
             manifest.rows_in,
             manifest.rows_out,
             manifest.rows_quarantined,
-            reason="manifest_missing_file",
-            message=seen.damaged[step],
+            reason="manifest_missing_file" if missing else "input_corrupt",
+            message=seen.damaged[step] if missing else seen.blamed[step],
             run_id=manifest.run_id,
             execution_id=manifest.execution_id,
             **latest,
@@ -247,7 +252,14 @@ def observe(storage: Storage, dataset: Dataset, day: date, *, verify: bool = Fal
     for key in sorted(object_keys):
         info = storage.stat(key)
         digests[key] = info.digest if info else None
-    return Observation(manifests, attempts, corrupt, _damaged(storage, manifests, verify), digests)
+    blamed = {
+        step: attempts[NEXT_STEP[step]].message
+        for step, (manifest, digest) in manifests.items()
+        if step in NEXT_STEP and found_corrupt(attempts.get(NEXT_STEP[step]), manifest, digest)
+    }
+    return Observation(
+        manifests, attempts, corrupt, _damaged(storage, manifests, verify), digests, blamed
+    )
 
 
 def status_grid(

@@ -1,6 +1,10 @@
 """Garbage in the lake: files that killed or superseded attempts left behind (data, quarantine,
 interrupted temporaries) that no committed manifest and no latest attempt record names, and that
-are older than a window - found from listings and manifests alone, never by reading data."""
+are older than a window - found from listings and manifests alone, never by reading data.
+
+One source of truth for what is garbage: `baton gc` (the operator's CLI) and the scheduled gc
+job on Cloud Run (`python -m baton_transform gc`, deployed by infra) both call `sweep`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from baton.errors import DataError
+from baton.errors import ConfigError, DataError
+from baton.jobs import load_jobs
 from baton.lake import ATTEMPT, MANIFEST, OUTPUT_ZONE, QUARANTINE, STEPS, attempt_key, manifest_key
 from baton.manifest import read_attempt, read_manifest
 from baton.storage import Storage
@@ -18,6 +23,9 @@ ZONES = (*OUTPUT_ZONE.values(), QUARANTINE)
 """Where steps write attempt files; landing objects are the sources' and never garbage."""
 
 _PARTITION = re.compile(r"^[^/]+/[^/]+/dt=(\d{4}-\d{2}-\d{2})/")
+_WINDOW = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DEFAULT_WINDOW = "1d"
 
 
 @dataclass(frozen=True)
@@ -106,3 +114,56 @@ def find_garbage(storage: Storage, dataset: str, *, older_than_s: float, now: fl
             continue
         judge(keys, named, listing, older_than_s, now, sweep)
     return sweep
+
+
+def sweep(
+    storage: Storage, dataset: str, *, older_than_s: float, now: float, delete: bool
+) -> Sweep:
+    """Find the garbage of `dataset` and, with `delete`, delete it (files deleted one by one,
+    each only after the whole partition's manifests were read)."""
+    found = find_garbage(storage, dataset, older_than_s=older_than_s, now=now)
+    if delete:
+        for item in found.garbage:
+            storage.delete(item.key)
+    return found
+
+
+def parse_window(text: str) -> float:
+    """`1d`, `12h`, `30m`, `90s` -> seconds; ConfigError (`gc_window_invalid`) otherwise."""
+    match = _WINDOW.fullmatch(text.strip())
+    if match is None:
+        raise ConfigError(
+            f"--older-than {text!r} is not a duration: write it like 1d, 12h, 30m or 90s",
+            reason="gc_window_invalid",
+        )
+    return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def longest_attempt_s() -> float:
+    """The longest a file can stay unnamed while its attempt still runs: an attempt names its
+    files in its manifest before it ends, and no attempt outlives its job's task timeout."""
+    return float(max(job.timeout_s for job in load_jobs()))
+
+
+def checked_window(text: str) -> float:
+    """The window `text` names, in seconds; ConfigError (`gc_window_too_short`) when it is
+    shorter than a step attempt can run, since an attempt still writing would lose its files."""
+    window, floor = parse_window(text), longest_attempt_s()
+    if window < floor:
+        raise ConfigError(
+            f"--older-than {text} is shorter than the longest a step attempt can run "
+            f"({floor:.0f} s: the longest job task timeout); an attempt still writing could lose "
+            "its files. Use a longer window",
+            reason="gc_window_too_short",
+        )
+    return window
+
+
+def human(size: int) -> str:
+    """A byte count as people read it: `1230 bytes`, `1.2 KiB`, `3.4 MiB`."""
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
