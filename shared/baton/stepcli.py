@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Annotated
 
@@ -21,6 +21,7 @@ from baton.errors import BatonError, ConfigError, ExitCode
 from baton.manifest import InputRef
 from baton.parquet import bound_read_ahead
 from baton.step import (
+    HoldsOpen,
     Partition,
     Result,
     Step,
@@ -126,14 +127,27 @@ def execute(
             "nothing to do: no dates for this task", step=step.name, task_index=task.index
         )
         return ExitCode.OK
-    results = []
-    for d in days:
-        part = Partition(step.name, definition, d, storage, settings, task, new_run_id(task))
-        results.append(_run_one(step, part, force, dry_run))
-        # A task runs its dates one after another: free one date's frames before the next,
-        # so the task's peak memory is one date's, however many dates it runs.
-        gc.collect()
-    return worst_exit([r.exit_code for r in results])
+    parts = (
+        Partition(step.name, definition, d, storage, settings, task, new_run_id(task)) for d in days
+    )
+    return worst_exit(_run_dates(step, parts, force, dry_run))
+
+
+def _run_dates(
+    step: Step, parts: Iterable[Partition], force: bool, dry_run: bool
+) -> list[ExitCode]:
+    """Run the task's partitions one after another; each commits or fails alone."""
+    codes = []
+    try:
+        for part in parts:
+            codes.append(_run_one(step, part, force, dry_run).exit_code)
+            # Free one date's frames before the next, so the task's peak memory is one
+            # date's, however many dates it runs.
+            gc.collect()
+    finally:
+        if isinstance(step, HoldsOpen):
+            step.close()
+    return codes
 
 
 def build_app(step: Step, summary: str) -> typer.Typer:

@@ -53,6 +53,10 @@ class Warehouse(Protocol):
         """Where the data went, for manifests and logs."""
         ...
 
+    def close(self) -> None:
+        """Release what the warehouse holds open (a load task calls it after its last date)."""
+        ...
+
 
 def open_warehouse(settings: Settings, storage: Storage, run_id: str) -> Warehouse:
     """The configured warehouse (`BATON_WAREHOUSE=duckdb|bigquery`)."""
