@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from baton import log
 from baton.config import Settings
@@ -104,6 +104,16 @@ class Step(Protocol):
 
     def plan(self, part: Partition) -> StepPlan:
         """Read the upstream commit(s), fail early on missing inputs, return the plan."""
+        ...
+
+
+@runtime_checkable
+class HoldsOpen(Protocol):
+    """A step that keeps something open across a task's dates (load: the warehouse); the
+    step CLI closes it once the task's last date is done."""
+
+    def close(self) -> None:
+        """Release it."""
         ...
 
 

@@ -18,9 +18,8 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
-import polars as pl
 from tenacity import (
     retry,
     retry_if_exception_type,
@@ -29,6 +28,9 @@ from tenacity import (
 )
 
 from baton.errors import BatonError, ConfigError, TransientError, UnavailableError
+
+if TYPE_CHECKING:  # polars is imported where data is read: listing and manifests need none
+    import polars as pl
 
 T = TypeVar("T")
 SinkTarget = str | IO[bytes]
@@ -281,9 +283,13 @@ class LocalStorage:
         self._path(key).unlink(missing_ok=True)
 
     def scan_parquet(self, keys: Sequence[str]) -> pl.LazyFrame:
+        import polars as pl
+
         return pl.scan_parquet([self.uri(k) for k in keys])
 
     def scan_csv(self, key: str, **options: Any) -> pl.LazyFrame:
+        import polars as pl
+
         return pl.scan_csv(self.uri(key), **options)
 
     @contextlib.contextmanager
@@ -463,9 +469,13 @@ class GcsStorage:
         return self.bucket.blob(self._name(key)).open("rb", chunk_size=self.CHUNK)
 
     def scan_parquet(self, keys: Sequence[str]) -> pl.LazyFrame:
+        import polars as pl
+
         return pl.scan_parquet([self._reader(k) for k in keys])
 
     def scan_csv(self, key: str, **options: Any) -> pl.LazyFrame:
+        import polars as pl
+
         return pl.scan_csv(self._reader(key), **options)
 
     @contextlib.contextmanager

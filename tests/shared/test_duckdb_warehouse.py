@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -80,6 +82,24 @@ def test_a_row_count_that_differs_from_the_manifest_rolls_back(storage, warehous
         warehouse.replace_partition(TABLE, D1, [key], 5)
     with duckdb.connect(str(warehouse.path), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM information_schema.tables").fetchone() == (0,)
+
+
+def test_after_a_rolled_back_partition_the_same_warehouse_loads_the_next(storage, warehouse):
+    with pytest.raises(DataError, match="rolled back"):
+        warehouse.replace_partition(TABLE, D1, [_put(storage, "a.parquet", _day(D1, "x"))], 5)
+    assert warehouse.replace_partition(TABLE, D2, [_put(storage, "b.parquet", _day(D2, "z"))], 1)
+    assert _rows(warehouse) == [(D2, "z")]
+
+
+def test_between_partitions_the_file_is_free_for_another_process(storage, warehouse):
+    # One DuckDB instance serves the warehouse's partitions, but the file (and its
+    # single-writer lock, which is per process) is held only during each replacement.
+    warehouse.replace_partition(TABLE, D1, [_put(storage, "a.parquet", _day(D1, "x"))], 1)
+    writer = f"import duckdb; duckdb.connect({str(warehouse.path)!r}).close()"
+    assert subprocess.run([sys.executable, "-c", writer], check=False).returncode == 0
+    assert warehouse.replace_partition(TABLE, D2, [_put(storage, "b.parquet", _day(D2, "z"))], 1)
+    warehouse.close()
+    assert _rows(warehouse) == [(D1, "x"), (D2, "z")]
 
 
 def test_no_files_empties_the_partition(storage, warehouse):

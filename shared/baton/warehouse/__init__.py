@@ -64,6 +64,10 @@ class Warehouse(Protocol):
         """Delete table `name` if it exists (the canary's cleanup); whether it existed."""
         ...
 
+    def close(self) -> None:
+        """Release what the warehouse holds open (a load task calls it after its last date)."""
+        ...
+
 
 def open_warehouse(settings: Settings, storage: Storage, run_id: str) -> Warehouse:
     """The configured warehouse (`BATON_WAREHOUSE=duckdb|bigquery`); on a lake under the
@@ -110,3 +114,12 @@ class PolicedWarehouse:
 
     def describe(self) -> str:
         return self.inner.describe()
+
+    def partition_rows(self, table: TableSpec, day: date) -> int | None:
+        return self.inner.partition_rows(table, day)
+
+    def drop_table(self, name: str) -> bool:
+        return self.inner.drop_table(name)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -92,6 +92,10 @@ class BigQueryWarehouse:
     def describe(self) -> str:
         return f"bigquery:{self.project}.{self.dataset}"
 
+    def close(self) -> None:
+        """Close the client's HTTP session."""
+        self.client.close()
+
     def destination(self, table: str, day: date) -> str:
         """The partition decorator: only partition `day` is replaced."""
         return f"{self.project}.{self.dataset}.{table}${day:%Y%m%d}"

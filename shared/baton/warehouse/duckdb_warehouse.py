@@ -4,6 +4,7 @@ transaction, so readers see the old partition or the new one, never a mix."""
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,7 @@ import duckdb
 import polars as pl
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
 
+from baton.contract import Column
 from baton.errors import ConfigError, DataError, TransientError
 from baton.storage import NO_SPACE, Storage, no_space_error, os_error_code
 from baton.warehouse import TableSpec
@@ -37,6 +39,11 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(text: str) -> str:
+    """A SQL string literal (ATTACH takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def create_table_sql(table: TableSpec) -> str:
     """`CREATE TABLE IF NOT EXISTS` for `table`: its contract columns, types and nullability."""
     cols = ", ".join(
@@ -46,19 +53,47 @@ def create_table_sql(table: TableSpec) -> str:
     return f"CREATE TABLE IF NOT EXISTS {_quote(table.name)} ({cols})"
 
 
+def _close_quietly(instance: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):
+        instance.close()
+
+
 def _is_lock_conflict(err: BaseException) -> bool:
     return isinstance(err, duckdb.IOException) and "lock" in str(err).lower()
 
 
 class DuckDBWarehouse:
-    """DuckDB file at `path`, reading Parquet straight from a local lake."""
+    """DuckDB file at `path`, reading Parquet straight from a local lake.
+
+    One in-process DuckDB instance serves every partition this object loads (starting one
+    costs about 40 ms, more than loading a day); the file is attached for one partition's
+    transaction and detached after it, so its single-writer lock is held only that long and
+    parallel tasks and readers take turns per partition, not per task. `close` ends it.
+    """
+
+    ALIAS = "baton_warehouse"
 
     def __init__(self, path: Path, storage: Storage) -> None:
         self.path = path
         self.storage = storage
+        self._instance: duckdb.DuckDBPyConnection | None = None
+        self._checked: set[tuple[str, tuple[Column, ...]]] = set()
 
     def describe(self) -> str:
         return f"duckdb:{self.path}"
+
+    def close(self) -> None:
+        """End the in-process DuckDB instance (the file is already detached)."""
+        if self._instance is not None:
+            self._closer()
+        self._instance = None
+
+    def _start(self) -> duckdb.DuckDBPyConnection:
+        instance = duckdb.connect(":memory:")
+        # Closed at the latest when this object goes or the interpreter exits (a step used
+        # as a library, as tests do, never calls `close`).
+        self._closer = weakref.finalize(self, _close_quietly, instance)
+        return instance
 
     def _files(self, keys: Sequence[str]) -> list[str]:
         paths = [self.storage.local_path(k) for k in keys]
@@ -76,17 +111,38 @@ class DuckDBWarehouse:
         wait=wait_random_exponential(multiplier=0.05, max=2),
         reraise=True,
     )
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    def _attach(self) -> duckdb.DuckDBPyConnection:
         # One writer process at a time: parallel partitions wait for the file lock.
+        if self._instance is None:
+            self._instance = self._start()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(self.path))
+        con = self._instance
+        con.execute(f"ATTACH {_literal(str(self.path))} AS {self.ALIAS}")
+        con.execute(f"USE {self.ALIAS}")
+        return con
+
+    def _detach(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Release the file (and its lock); an instance that cannot is replaced next time."""
+        try:
+            con.execute("USE memory")
+            con.execute(f"DETACH {self.ALIAS}")
+        except duckdb.Error:
+            self.close()
+
+    def _ensure_table(self, con: duckdb.DuckDBPyConnection, table: TableSpec) -> None:
+        """Create the table if missing; evolve it once per columns seen by this process."""
+        con.execute(create_table_sql(table))
+        if (table.name, table.columns) not in self._checked:
+            self._evolve(con, table)
+            self._checked.add((table.name, table.columns))
 
     def _evolve(self, con: duckdb.DuckDBPyConnection, table: TableSpec) -> None:
         """Add new nullable columns (as BigQuery's ALLOW_FIELD_ADDITION); refuse type changes."""
         existing = dict(
             con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
-                [table.name],
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+                "AND schema_name = 'main' AND table_name = ?",
+                [self.ALIAS, table.name],
             ).fetchall()
         )
         for col in table.columns:
@@ -107,30 +163,30 @@ class DuckDBWarehouse:
                     reason="schema_evolution",
                 )
 
-    def replace_partition(
-        self, table: TableSpec, day: date, keys: Sequence[str], expected_rows: int
+    def _replace(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: TableSpec,
+        day: date,
+        files: list[str],
+        expected_rows: int,
     ) -> int:
-        files = self._files(keys)
+        """Delete the partition and insert the files' rows of `day`, in the open transaction.
+
+        The insert reads the files once; only when the count is off are they read again, to
+        say how many rows lay outside the partition."""
         names = ", ".join(_quote(c.name) for c in table.columns)
         part = _quote(table.destination.partition_column)
-        try:
-            con = self._connect()
-        except duckdb.IOException as err:
-            self._raise_if_full(err)
-            raise TransientError(
-                f"warehouse {self.path} is locked by another writer: {err}",
-                reason="warehouse_locked",
-            ) from err
-        try:
-            con.execute("BEGIN TRANSACTION")
-            con.execute(create_table_sql(table))
-            self._evolve(con, table)
-            con.execute(f"DELETE FROM {_quote(table.name)} WHERE {part} = ?", [day])
-            if files:
-                con.execute(
-                    f"INSERT INTO {_quote(table.name)} ({names}) SELECT {names} FROM read_parquet(?)",
-                    [files],
-                )
+        con.execute(f"DELETE FROM {_quote(table.name)} WHERE {part} = ?", [day])
+        if not files:
+            loaded = 0
+        else:
+            (loaded,) = con.execute(
+                f"INSERT INTO {_quote(table.name)} ({names}) SELECT {names} "
+                f"FROM read_parquet(?) WHERE {part} = ?",
+                [files, day],
+            ).fetchone()
+        if loaded != expected_rows:
             (outside,) = (
                 con.execute(
                     f"SELECT count(*) FROM read_parquet(?) WHERE {part} IS DISTINCT FROM ?",
@@ -139,17 +195,31 @@ class DuckDBWarehouse:
                 if files
                 else (0,)
             )
-            (loaded,) = con.execute(
-                f"SELECT count(*) FROM {_quote(table.name)} WHERE {part} = ?", [day]
-            ).fetchone()
-            if outside or loaded != expected_rows:
-                raise DataError(
-                    f"table {table.name} partition {day}: {loaded} rows loaded, {expected_rows} "
-                    f"expected, {outside} outside the partition; rolled back",
-                    reason="load_mismatch",
-                )
+            raise DataError(
+                f"table {table.name} partition {day}: {loaded} rows loaded, {expected_rows} "
+                f"expected, {outside} outside the partition; rolled back",
+                reason="load_mismatch",
+            )
+        return int(loaded)
+
+    def replace_partition(
+        self, table: TableSpec, day: date, keys: Sequence[str], expected_rows: int
+    ) -> int:
+        files = self._files(keys)
+        try:
+            con = self._attach()
+        except duckdb.IOException as err:
+            self._raise_if_full(err)
+            raise TransientError(
+                f"warehouse {self.path} is locked by another writer: {err}",
+                reason="warehouse_locked",
+            ) from err
+        try:
+            con.execute("BEGIN TRANSACTION")
+            self._ensure_table(con, table)
+            loaded = self._replace(con, table, day, files, expected_rows)
             con.execute("COMMIT")
-            return int(loaded)
+            return loaded
         except BaseException as err:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
@@ -157,8 +227,7 @@ class DuckDBWarehouse:
                 self._raise_if_full(err)
             raise
         finally:
-            with contextlib.suppress(duckdb.Error):
-                con.close()
+            self._detach(con)
 
     def _exists(self, con: duckdb.DuckDBPyConnection, name: str) -> bool:
         found = con.execute(

@@ -8,22 +8,24 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from baton import datasets
-from baton.config import Settings, load_settings
+from baton.config import load_settings
 from baton.dates import date_option, days_between
 from baton.errors import BatonError, ExitCode
-from baton.storage import Storage, open_storage
 from baton_cli.exit_codes import OperatorExit
-from baton_cli.follow import LakeWatch, follow, tracked_for
-from baton_cli.progress import ProgressView
-from baton_cli.targets import ExecutionInfo, OpsConfig, Target, load_ops_config
-from baton_cli.targets.gcp import is_loopback
+
+# Every verb imports this module: what only some of them use (the dataset registry and
+# polars, the targets and their clients, the progress view) is imported where it is used, so
+# `baton status --help` or `baton workflow check` do not pay for it.
+if TYPE_CHECKING:
+    from baton.config import Settings
+    from baton.storage import Storage
+    from baton_cli.targets import ExecutionInfo, OpsConfig, Target
 
 console = Console(highlight=False, soft_wrap=True)
 POLL_S = {"local": 0.5, "gcp": 2.0}
@@ -83,6 +85,8 @@ def load_config(
     workflow: str | None = None,
 ) -> tuple[Settings, OpsConfig]:
     """Settings and the target configuration, from the environment and the given flags."""
+    from baton_cli.targets import load_ops_config
+
     settings = load_settings(environ=os.environ)
     config = load_ops_config(
         {"target": target, "gcp_project": project, "gcp_region": region, "workflow": workflow},
@@ -93,6 +97,8 @@ def load_config(
 
 def check_dataset(name: str | None) -> str:
     """The dataset to act on; a ConfigError listing the known ones when it is unknown."""
+    from baton import datasets
+
     chosen = name or os.environ.get("BATON_DATASET") or datasets.DEFAULT_DATASET
     datasets.get(chosen)  # ConfigError listing the known ones
     return chosen
@@ -121,6 +127,9 @@ def check_mode(value: str, allow_auto: bool) -> str:
 
 def watch_storage(settings: Settings, config: OpsConfig) -> Storage | None:
     """The lake the progress view reads attempt records from (None: state only)."""
+    from baton.storage import open_storage
+    from baton_cli.targets.gcp import is_loopback
+
     root = settings.lake_root
     if (
         config.target == "gcp"
@@ -149,6 +158,9 @@ def follow_execution(
     storage: Storage | None,
 ) -> ExecutionInfo:
     """Follow one execution with the progress view; Ctrl-C cancels a local one."""
+    from baton_cli.follow import LakeWatch, follow, tracked_for
+    from baton_cli.progress import ProgressView
+
     tracked = tracked_for(info, argument, dataset)
     view = ProgressView(console, tracked)
     watch = LakeWatch(storage, tracked)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from statistics import median
+from typing import TYPE_CHECKING
 
-from baton.dataset import Dataset
 from baton.errors import DataError
 from baton.lake import (
     INPUT_STEP,
@@ -31,6 +31,9 @@ from baton.lake import (
 from baton.manifest import AttemptRecord, Manifest, damage, read_attempt, read_manifest
 from baton.step import NEXT_STEP, found_corrupt
 from baton.storage import Storage
+
+if TYPE_CHECKING:  # the dataset module imports polars; the grid reads no data
+    from baton.dataset import Dataset
 
 
 class State(StrEnum):

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from baton import datasets
 from baton.config import load_settings
 from baton.dates import date_option
 from baton.lake import STEPS
@@ -98,6 +97,8 @@ def print_status(
     storage: Storage, name: str, dates: Sequence[date], *, verify: bool = False
 ) -> None:
     """The status grid of `dates` as a table, then the totals (and what is damaged)."""
+    from baton import datasets  # the registry imports polars: only when a grid is drawn
+
     grid = status_grid(storage, datasets.get(name), dates, verify=verify)
     table = Table("date", *STEPS, title=f"{name} in {storage.root}")
     for row in grid:
@@ -156,6 +157,8 @@ def status_cmd(
         else:
             dates = date_range(day, start, end)
         if as_json:
+            from baton import datasets  # (polars) only when the grid is computed
+
             grid = status_grid(storage, datasets.get(name), dates, verify=verify)
             typer.echo(json.dumps(status_json(storage.root, name, grid), indent=2))
             return

@@ -13,21 +13,23 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from baton.config import load_settings
 from baton.errors import BatonError, ConfigError
-from baton_cli.conform import PROBES, Case, Verdict, compare, parse_cases, select, skipped, summary
-from baton_cli.conform_service import LocalSide, ServiceSide
 from baton_cli.exit_codes import OperatorExit
 from baton_cli.options import ProjectOpt, RegionOpt, TargetOpt, console, exit_codes, load_config
-from baton_cli.targets.config import OpsConfig
 from baton_engine import DefinitionError, EngineError, check_source
 from baton_twin.connectors import GET_OBJECT, RUN_JOB
-from baton_twin.local_engine import local_engine
+
+# `check` needs the engine alone: the twin's engine (the lake, the job runner) and the
+# conformance cases and their GCP client are imported by the subcommands that use them.
+if TYPE_CHECKING:
+    from baton_cli.conform import Case, Verdict
+    from baton_cli.targets.config import OpsConfig
 
 app = typer.Typer(
     add_completion=False,
@@ -72,6 +74,8 @@ def run_cmd(
         argument = None if data is None else json.loads(data)
     except json.JSONDecodeError as err:
         raise typer.BadParameter(f"--data is not JSON: {err}", param_hint="--data") from err
+    from baton_twin.local_engine import local_engine
+
     try:
         settings = load_settings(environ=os.environ)
         engine = local_engine(
@@ -129,6 +133,8 @@ DEFAULT_CASES = Path("tests/engine/conformance")
 
 
 def _load_cases(folder: Path) -> list[Case]:
+    from baton_cli.conform import parse_cases
+
     if not folder.is_dir():
         raise ConfigError(
             f"--cases {folder}: no such directory; run from the repository root or pass "
@@ -144,6 +150,8 @@ def _load_cases(folder: Path) -> list[Case]:
 
 
 def _print_verdicts(verdicts: list[Verdict]) -> None:
+    from baton_cli.conform import summary
+
     style = {"agree": "green", "differ": "red", "skipped": "yellow"}
     for v in verdicts:
         mark = f"[{style[v.label]}]{v.label:<7}[/{style[v.label]}]"
@@ -197,6 +205,8 @@ def conform_cmd(
 
       baton workflow conform --target gcp --project my-project --region europe-west1
     """
+    from baton_cli.conform import PROBES, select, summary
+
     with exit_codes():
         _, config = load_config(target, project, region)
         if config.target != "gcp":
@@ -213,6 +223,10 @@ def conform_cmd(
 
 
 def _conform(config: OpsConfig, chosen: list[Case], service_account: str | None) -> list[Verdict]:
+    from baton_cli.conform import compare, skipped
+    from baton_cli.conform_service import LocalSide, ServiceSide
+    from baton_twin.local_engine import local_engine
+
     settings = load_settings(environ=os.environ)
     connectors = local_engine(settings, os.environ).connectors
     local = LocalSide(connectors, project=config.project, location=config.region)
