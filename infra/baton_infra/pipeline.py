@@ -11,16 +11,9 @@ import pulumi
 import pulumi_gcp as gcp
 
 from baton.lake_access import READ_ROLE, attempt_records_condition
+from baton.permission_model import JOB_RUNNER_ROLE
 from baton_infra.identity import member, project_role, service_account
 from baton_infra.step_job import StepJob
-
-JOB_RUNNER_ROLE = "roles/run.jobsExecutorWithOverrides"
-"""Granted on each job. "Cloud Run Jobs Executor With Overrides: Can execute and cancel Cloud
-Run jobs with overrides" (run.jobs.run, run.jobs.runWithOverrides, run.executions.cancel):
-https://cloud.google.com/iam/docs/roles-permissions/run (read 2026-12-01). The workflow sends
-overrides (args, env, taskCount, timeout), which need run.jobs.runWithOverrides
-(https://cloud.google.com/run/docs/reference/rest/v1/namespaces.jobs/run). roles/run.developer,
-which the execute-jobs page names, also updates and deletes jobs."""
 
 POLLING_PERMISSIONS = ("run.executions.get", "run.operations.get")
 """What waiting for a job execution needs, in a custom role on the project. The jobs.run

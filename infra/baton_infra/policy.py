@@ -23,8 +23,9 @@ from baton_infra.mock_runtime import Recording, config_values, run_offline
 from baton_infra.plan import EXAMPLE_STACK
 from baton_infra.workflow_source import read_workflow_source, repo_root
 
-CALLERS = ("workflow", "scheduler", "trigger")
-"""The callers besides the steps whose identity the twin needs to know."""
+CALLERS = ("workflow", "scheduler", "trigger", "gc", "gc-scheduler")
+"""The callers besides the steps whose identity the twin needs to know (the gc job and its
+scheduler run only on GCP, but the exported policy covers every caller of the model)."""
 
 
 def _emails(recording: Recording) -> dict[str, str]:

@@ -10,7 +10,13 @@ import pulumi
 import pulumi_gcp as gcp
 
 from baton.jobs import Job
-from baton.lake_access import READ_ROLE, WRITE_ROLE, LakeAccess, prefix_condition
+from baton.lake_access import (
+    READ_ROLE,
+    WRITE_ROLE,
+    LakeAccess,
+    attempt_records_condition,
+    prefix_condition,
+)
 from baton_infra.identity import member, project_role, service_account
 from baton_infra.stack_config import secret_env_name
 
@@ -116,11 +122,21 @@ class StepJob(pulumi.ComponentResource):
         self, name: str, args: StepJobArgs, who: pulumi.Output[str], child: pulumi.ResourceOptions
     ) -> list[pulumi.Resource]:
         """Read and write exactly the step's lake prefixes (IAM conditions on object names)."""
-        wanted = [(READ_ROLE, p, args.lake_access.read_except) for p in args.lake_access.read]
-        wanted += [(WRITE_ROLE, p, ()) for p in args.lake_access.write]
+        bucket, lake_prefix = args.lake_bucket_name, args.lake_prefix
+        access = args.lake_access
+        wanted = [
+            ("read", READ_ROLE, p, prefix_condition(bucket, lake_prefix, p, access.read_except))
+            for p in access.read
+        ]
+        wanted += [
+            ("write", WRITE_ROLE, p, prefix_condition(bucket, lake_prefix, p)) for p in access.write
+        ]
+        wanted += [
+            ("read-attempts", READ_ROLE, p, attempt_records_condition(bucket, lake_prefix, p))
+            for p in access.read_attempts
+        ]
         grants: list[pulumi.Resource] = []
-        for role, prefix, exclude in wanted:
-            verb = "read" if role == READ_ROLE else "write"
+        for verb, role, prefix, condition in wanted:
             slug = prefix.strip("/").replace("/", "-")
             grants.append(
                 gcp.storage.BucketIAMMember(
@@ -131,9 +147,7 @@ class StepJob(pulumi.ComponentResource):
                     condition={
                         "title": f"{verb} {prefix}",
                         "description": f"baton {args.job.name}: {verb} lake objects under {prefix}",
-                        "expression": prefix_condition(
-                            args.lake_bucket_name, args.lake_prefix, prefix, exclude
-                        ),
+                        "expression": condition,
                     },
                     opts=child,
                 )

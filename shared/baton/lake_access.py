@@ -37,21 +37,29 @@ class LakeAccess:
     write: tuple[str, ...]
     read_except: tuple[str, ...] = ()
     """Prefixes carved out of `read` (extract reads landing files, not the reference tables)."""
+    read_attempts: tuple[str, ...] = ()
+    """Zones whose `_attempt.json` records alone it reads: the next step's, which say whether
+    that step found this step's commit corrupt, so the commit is redone (baton.step._intact)."""
 
 
 _QUARANTINE = f"{QUARANTINE}/"
 
 STEP_LAKE_ACCESS: dict[str, LakeAccess] = {
     "extract": LakeAccess(
-        read=(f"{LANDING}/",), read_except=(REFERENCE_PREFIX,), write=(zone("extract"), _QUARANTINE)
+        read=(f"{LANDING}/",),
+        read_except=(REFERENCE_PREFIX,),
+        write=(zone("extract"), _QUARANTINE),
+        read_attempts=(zone("transform"),),
     ),
     "transform": LakeAccess(
         read=(zone(INPUT_STEP["transform"]), REFERENCE_PREFIX),
         write=(zone("transform"), _QUARANTINE),
+        read_attempts=(zone("validate"),),
     ),
     "validate": LakeAccess(
         read=(zone(INPUT_STEP["validate"]), REFERENCE_PREFIX),
         write=(zone("validate"), _QUARANTINE),
+        read_attempts=(zone("load"),),
     ),
     # Load's BigQuery load jobs read gs:// URIs as load's own identity, so reading validated/
     # and writing (hence reading) loaded/ is also what BigQuery needs.
@@ -78,9 +86,10 @@ def prefix_condition(
     return " && ".join(parts)
 
 
-def attempt_records_condition(bucket: str, lake_prefix: str) -> str:
-    """CEL: the object is a partition's `_attempt.json` (all the workflow reads)."""
+def attempt_records_condition(bucket: str, lake_prefix: str, under: str = "") -> str:
+    """CEL: the object is a partition's `_attempt.json` (all the workflow reads), under lake
+    prefix `under` when given (the next step's records a step reads)."""
     return (
-        f'resource.name.startsWith("{_resource(bucket, lake_prefix, "")}") && '
+        f'resource.name.startsWith("{_resource(bucket, lake_prefix, under)}") && '
         f'resource.name.endsWith("/{ATTEMPT}")'
     )

@@ -107,6 +107,22 @@ def _step_calls() -> list[RuntimeCall]:
             f"loaded/{_DAY}/carrier_daily_performance.parquet",
         ),
     )
+    # Before skipping an unchanged commit, a step reads the next step's attempt record: a
+    # reader that failed on a corrupt file of this commit makes it redo the commit.
+    calls += [
+        RuntimeCall(
+            f"step:{step}",
+            f"read {zone}/.../_attempt.json (the next step's)",
+            "storage.objects.get",
+            f"object:{zone}/{_DAY}/_attempt.json",
+            GCS_OBJECTS,
+        )
+        for step, zone in (
+            ("extract", "staged"),
+            ("transform", "validated"),
+            ("validate", "loaded"),
+        )
+    ]
     calls += [
         RuntimeCall("step:load", "run a load job", "bigquery.jobs.create", "project", BQ_JOBS),
         *(
@@ -215,6 +231,15 @@ def _gc_calls() -> list[RuntimeCall]:
         )
     )
     return calls
+
+
+JOB_RUNNER_ROLE = "roles/run.jobsExecutorWithOverrides"
+"""What infra grants the workflow on each job. "Cloud Run Jobs Executor With Overrides: Can execute and cancel Cloud
+Run jobs with overrides" (run.jobs.run, run.jobs.runWithOverrides, run.executions.cancel):
+https://cloud.google.com/iam/docs/roles-permissions/run (read 2026-12-01). The workflow sends
+overrides (args, env, taskCount, timeout), which need run.jobs.runWithOverrides
+(https://cloud.google.com/run/docs/reference/rest/v1/namespaces.jobs/run). roles/run.developer,
+which the execute-jobs page names, also updates and deletes jobs."""
 
 
 RUNTIME_CALLS: tuple[RuntimeCall, ...] = (

@@ -5,7 +5,8 @@ read and delete in the zones steps write, never landing/; the scheduler's may ru
 
 from __future__ import annotations
 
-from baton_infra.effective_access import condition_holds, needs, problems, role_permissions
+from baton.iam import condition_holds
+from baton_infra.effective_access import needs, problems, role_permissions
 from baton_infra.iam_graph import iam_graph
 
 JOB = "gcp:cloudrunv2/job:Job"

@@ -26,16 +26,19 @@ EXPECTED = {
     Grant("baton-extract", VIEW, LAKE, "under landing/ && not under landing/reference/"),
     Grant("baton-extract", USE, LAKE, "under raw/"),
     Grant("baton-extract", USE, LAKE, "under quarantine/"),
+    Grant("baton-extract", VIEW, LAKE, "under staged/ && named */_attempt.json"),
     Grant("baton-extract", "roles/secretmanager.secretAccessor", "secret flights-api-token"),
     Grant("baton-extract", "roles/secretmanager.secretAccessor", "secret flights-db-password"),
     Grant("baton-transform", VIEW, LAKE, "under raw/"),
     Grant("baton-transform", VIEW, LAKE, "under landing/reference/"),
     Grant("baton-transform", USE, LAKE, "under staged/"),
     Grant("baton-transform", USE, LAKE, "under quarantine/"),
+    Grant("baton-transform", VIEW, LAKE, "under validated/ && named */_attempt.json"),
     Grant("baton-validate", VIEW, LAKE, "under staged/"),
     Grant("baton-validate", VIEW, LAKE, "under landing/reference/"),
     Grant("baton-validate", USE, LAKE, "under validated/"),
     Grant("baton-validate", USE, LAKE, "under quarantine/"),
+    Grant("baton-validate", VIEW, LAKE, "under loaded/ && named */_attempt.json"),
     Grant("baton-load", VIEW, LAKE, "under validated/"),
     Grant("baton-load", USE, LAKE, "under loaded/"),
     Grant("baton-load", "roles/bigquery.dataEditor", "dataset baton"),
@@ -170,13 +173,14 @@ def test_every_resource_belongs_to_a_component(full):
 
 def test_the_twin_serves_the_grants_the_program_makes(full):
     # `baton serve` answers doctor's getIamPolicy reads from baton_twin.server.deployed_iam;
-    # it models a stack without the landing trigger and source secrets.
+    # it models a stack without the landing trigger, the source secrets and the gc job.
     from baton_twin.server.deployed_iam import stack_bindings
 
     program = {
         (g.identity, g.role, g.resource, g.expression)
         for g in iam_graph(full)
-        if g.identity != "baton-trigger" and not g.resource.startswith(("secret ", "topic "))
+        if g.identity not in {"baton-trigger", "baton-gc", "baton-gc-scheduler"}
+        and not g.resource.startswith(("secret ", "topic "))
     }
     sa = "@acme-data.iam.gserviceaccount.com"
     names = {"project": PROJECT, "bucket": LAKE, "dataset": "dataset baton"}

@@ -179,6 +179,8 @@ def test_the_exported_policy_names_every_caller_by_its_service_account(full):
         "workflow",
         "scheduler",
         "trigger",
+        "gc",
+        "gc-scheduler",
     }
 
 

@@ -28,7 +28,7 @@ from baton.lake_access import (
     object_name,
     prefix_condition,
 )
-from baton.permission_model import PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
+from baton.permission_model import JOB_RUNNER_ROLE, PREDEFINED_ROLES, RUNTIME_CALLS, RuntimeCall
 from baton_cli.doctor import Check, Expected, Read, Unread, failed, passed
 
 DATASET_LEGACY_ROLES = {
@@ -265,6 +265,9 @@ def _bucket_condition(need: Need, policies: Policies) -> tuple[str, str]:
     written = next((p for p in access.write if key.startswith(p)), None)
     if written is not None:
         return WRITE_ROLE, prefix_condition(bucket, prefix, written)
+    attempts = next((p for p in access.read_attempts if key.startswith(p)), None)
+    if attempts is not None:
+        return READ_ROLE, attempt_records_condition(bucket, prefix, attempts)
     read = max((p for p in access.read if key.startswith(p)), key=len, default=key)
     return READ_ROLE, prefix_condition(bucket, prefix, read, access.read_except)
 
@@ -288,6 +291,8 @@ def fix_for(need: Need, expected: Expected, policies: Policies) -> str:
         )
     if need.resource.startswith("job "):
         job = f"{expected.name}-{need.resource.removeprefix('job ')}"
+        if need.call.who == "workflow":  # it runs with overrides: the role infra grants
+            role = JOB_RUNNER_ROLE
         return (
             f"pulumi up, or: gcloud run jobs add-iam-policy-binding {job} "
             f"--region={expected.region} {member} --role={role}"

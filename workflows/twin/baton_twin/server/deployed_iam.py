@@ -27,9 +27,9 @@ from baton.lake_access import (
     attempt_records_condition,
     prefix_condition,
 )
+from baton.permission_model import JOB_RUNNER_ROLE
 from baton_twin.server.api_error import ApiError
 
-JOB_RUNNER_ROLE = "roles/run.jobsExecutorWithOverrides"
 POLLING_PERMISSIONS = ("run.executions.get", "run.operations.get")
 ETAG = "BwYtwin="  # base64, as the clients decode `etag` as bytes
 
@@ -88,6 +88,16 @@ def stack_bindings(
                 "bucket", WRITE_ROLE, who, f"write {p}", prefix_condition(bucket, lake_prefix, p)
             )
             for p in access.write
+        ]
+        out += [
+            ServedBinding(
+                "bucket",
+                READ_ROLE,
+                who,
+                f"read-attempts {p}",
+                attempt_records_condition(bucket, lake_prefix, p),
+            )
+            for p in access.read_attempts
         ]
     return out
 
