@@ -231,14 +231,16 @@ class DuckDBWarehouse:
 
     def _exists(self, con: duckdb.DuckDBPyConnection, name: str) -> bool:
         found = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_catalog = ? AND table_name = ?",
+            [self.ALIAS, name],
         ).fetchone()
         return bool(found and found[0])
 
     def partition_rows(self, table: TableSpec, day: date) -> int | None:
         if not self.path.is_file():
             return None
-        con = self._connect()
+        con = self._attach()
         try:
             if not self._exists(con, table.name):
                 return None
@@ -248,18 +250,18 @@ class DuckDBWarehouse:
             ).fetchone() or (0,)
             return int(rows)
         finally:
-            con.close()
+            self._detach(con)
 
     def drop_table(self, name: str) -> bool:
         if not self.path.is_file():
             return False
-        con = self._connect()
+        con = self._attach()
         try:
             existed = self._exists(con, name)
             con.execute(f"DROP TABLE IF EXISTS {_quote(name)}")
             return existed
         finally:
-            con.close()
+            self._detach(con)
 
     def _raise_if_full(self, err: duckdb.Error) -> None:
         """A full disk or quota under the warehouse is the sink's condition: unavailable, with
