@@ -13,6 +13,8 @@ STEPS = ("extract", "transform", "validate", "load")
 
 OUTPUT_ZONE = {"extract": "raw", "transform": "staged", "validate": "validated", "load": "loaded"}
 INPUT_STEP = {"transform": "extract", "validate": "transform", "load": "validate"}
+NEXT_STEP = {before: after for after, before in INPUT_STEP.items()}
+"""The step that reads each step's commit."""
 LANDING = "landing"
 QUARANTINE = "quarantine"
 MANIFEST = "_manifest.json"

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from baton.errors import DataError
+from baton.lake import manifest_key
 from baton.storage import Storage
 
 FORMAT_VERSION = 1
@@ -204,3 +205,18 @@ def read_attempt(storage: Storage, key: str) -> AttemptRecord | None:
         return AttemptRecord.model_validate_json(storage.read_bytes(key))
     except (FileNotFoundError, ValidationError):
         return None
+
+
+def found_corrupt(
+    downstream: AttemptRecord | None, committed: Manifest, committed_digest: str | None = None
+) -> bool:
+    """Whether the reading step's latest attempt failed on a corrupt file of this very commit
+    (`input_corrupt`, finished after it; with `committed_digest`, planned on it): the commit is
+    damaged even when every file has its recorded size (garbage bytes written in place)."""
+    if downstream is None or downstream.outcome != "failed" or downstream.reason != "input_corrupt":
+        return False
+    if downstream.finished_at <= committed.finished_at:
+        return False  # the commit was redone since
+    key = manifest_key(committed.step, committed.dataset, committed.partition)
+    read = [ref.digest for ref in downstream.inputs if ref.key == key]
+    return committed_digest is None or not read or read[0] == committed_digest

@@ -25,13 +25,14 @@ from baton.errors import (
     ExitCode,
     UnavailableError,
 )
-from baton.lake import INPUT_STEP, attempt_key, data_key, manifest_key, quarantine_key
+from baton.lake import INPUT_STEP, NEXT_STEP, attempt_key, data_key, manifest_key, quarantine_key
 from baton.manifest import (
     AttemptRecord,
     FileEntry,
     InputRef,
     Manifest,
     damage,
+    found_corrupt,
     parse_manifest,
     read_attempt,
     read_manifest,
@@ -201,25 +202,6 @@ def _unchanged(committed: Manifest | None, plan: StepPlan, settings: Settings) -
         and tuple(committed.inputs) == tuple(plan.inputs)
         and committed.code_version == settings.code_version
     )
-
-
-NEXT_STEP = {before: after for after, before in INPUT_STEP.items()}
-"""The step that reads each step's commit."""
-
-
-def found_corrupt(
-    downstream: AttemptRecord | None, committed: Manifest, committed_digest: str | None = None
-) -> bool:
-    """Whether the reading step's latest attempt failed on a corrupt file of this very commit
-    (`input_corrupt`, finished after it; with `committed_digest`, planned on it): the commit is
-    damaged even when every file has its recorded size (garbage bytes written in place)."""
-    if downstream is None or downstream.outcome != "failed" or downstream.reason != "input_corrupt":
-        return False
-    if downstream.finished_at <= committed.finished_at:
-        return False  # the commit was redone since
-    key = manifest_key(committed.step, committed.dataset, committed.partition)
-    read = [ref.digest for ref in downstream.inputs if ref.key == key]
-    return committed_digest is None or not read or read[0] == committed_digest
 
 
 def _intact(part: Partition, committed: Manifest | None) -> bool:

@@ -23,13 +23,20 @@ from baton.lake import (
     INPUT_STEP,
     LANDING,
     MANIFEST,
+    NEXT_STEP,
     OUTPUT_ZONE,
     STEPS,
     attempt_key,
     manifest_key,
 )
-from baton.manifest import AttemptRecord, Manifest, damage, read_attempt, read_manifest
-from baton.step import NEXT_STEP, found_corrupt
+from baton.manifest import (
+    AttemptRecord,
+    Manifest,
+    damage,
+    found_corrupt,
+    read_attempt,
+    read_manifest,
+)
 from baton.storage import Storage
 
 if TYPE_CHECKING:  # the dataset module imports polars; the grid reads no data
