@@ -8,6 +8,7 @@ import json
 import os
 import random
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -85,22 +86,38 @@ def _orphans(lab: Lab) -> list[int]:
     return found
 
 
+KILL_TRIES = 5
+"""Backfills started to catch one mid-run (steps are fast: one may end before its kill)."""
+
+
+def _backfill_into_its_jobs(
+    lab: Lab, days: Sequence[date], rng: random.Random
+) -> subprocess.Popen[bytes] | None:
+    """A forced `baton backfill` caught while its step processes run, at a random moment
+    into them (imports, reads, writes, loads); None when every try ended first."""
+    for _ in range(KILL_TRIES):
+        proc = lab.start([BATON, *("backfill", *_span(days), "--force", "--concurrency", "2")])
+        deadline = time.monotonic() + 180
+        while proc.poll() is None and time.monotonic() < deadline:
+            if set(_orphans(lab)) - {proc.pid}:  # a step process runs
+                break
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.05, 1.5))
+        if proc.poll() is None:
+            return proc
+        proc.communicate()
+    return None
+
+
 def kill_orchestrator(
     lab: Lab, days: Sequence[date], rng: random.Random, kills: int, f: Figures
 ) -> None:
     """SIGKILL `baton backfill` (the orchestrator alone) mid-run; its step processes must die
     with it and its execution must read FAILED as abandoned, then `rerun --execution` must work."""
     for _ in range(kills):
-        before = set(lab.home.glob("executions/*/execution.json"))
-        proc = lab.start([BATON, *("backfill", *_span(days), "--force", "--concurrency", "2")])
-        deadline = time.monotonic() + 180
-        while set(lab.home.glob("executions/*/execution.json")) == before:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        time.sleep(rng.uniform(0.5, 6.0))  # into its jobs: imports, reads, writes, loads
-        if proc.poll() is not None:
-            f.violations.append(f"the backfill ended before it could be killed ({proc.returncode})")
+        proc = _backfill_into_its_jobs(lab, days, rng)
+        if proc is None:
+            f.violations.append(f"no backfill ran long enough to be killed ({KILL_TRIES} tries)")
             continue
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()
