@@ -17,6 +17,7 @@ import pulumi_gcp as gcp
 from baton.garbage import DEFAULT_WINDOW, ZONES, checked_window
 from baton.lake_access import prefix_condition
 from baton_infra.identity import member, service_account
+from baton_infra.triggers import SCHEDULER_RETRY
 
 RUN_API = "https://run.googleapis.com/v2"
 """jobs.run is `POST https://run.googleapis.com/v2/{name}:run`, name
@@ -208,11 +209,7 @@ class LakeGarbageCollector(pulumi.ComponentResource):
             time_zone=args.time_zone,
             paused=args.paused,
             attempt_deadline="60s",
-            retry_config={
-                "retry_count": 3,
-                "min_backoff_duration": "30s",
-                "max_backoff_duration": "300s",
-            },
+            retry_config=SCHEDULER_RETRY,
             http_target={
                 "uri": run_uri(args.project, args.region, self.job.name),
                 "http_method": "POST",

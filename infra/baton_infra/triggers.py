@@ -12,13 +12,16 @@ from datetime import date
 import pulumi
 import pulumi_gcp as gcp
 
+from baton.apis import EXECUTIONS_API
 from baton.dataset import Dataset
 from baton.lake import LANDING
 from baton.lake_access import object_name
 from baton_infra.identity import member, project_role, service_account
 
-EXECUTIONS_API = "https://workflowexecutions.googleapis.com/v1"
 PUBSUB_EVENT = "google.cloud.pubsub.topic.v1.messagePublished"
+SCHEDULER_RETRY = {"retry_count": 3, "min_backoff_duration": "30s", "max_backoff_duration": "300s"}
+"""How Cloud Scheduler retries a failed start: only a failed create or run call is retried;
+a started execution is the workflow's (or the job's) business."""
 
 
 def scheduler_body() -> str:
@@ -91,12 +94,7 @@ class PipelineSchedule(pulumi.ComponentResource):
             time_zone=args.time_zone,
             paused=args.paused,
             attempt_deadline="60s",
-            # Only a failed create is retried; a started execution is the workflow's business.
-            retry_config={
-                "retry_count": 3,
-                "min_backoff_duration": "30s",
-                "max_backoff_duration": "300s",
-            },
+            retry_config=SCHEDULER_RETRY,
             http_target={
                 "uri": args.workflow_id.apply(lambda wf: f"{EXECUTIONS_API}/{wf}/executions"),
                 "http_method": "POST",

@@ -1,5 +1,5 @@
 """The Google APIs a baton deployment needs enabled: one list, which infra enables, `baton
-doctor` checks and the twin reports."""
+doctor` checks and the twin reports; and the one endpoint several parts call."""
 
 BASE_APIS = (
     "artifactregistry.googleapis.com",
@@ -14,3 +14,8 @@ BASE_APIS = (
     "workflowexecutions.googleapis.com",
     "workflows.googleapis.com",
 )
+
+EXECUTIONS_API = "https://workflowexecutions.googleapis.com/v1"
+"""The Workflows Executions API: the scheduler's target (.../workflows/<w>/executions), what
+doctor expects the scheduler to call, and what the twin reports for it
+(https://cloud.google.com/workflows/docs/reference/executions/rest)."""

@@ -17,12 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from baton.apis import BASE_APIS
+from baton.apis import BASE_APIS, EXECUTIONS_API
 from baton.jobs import Job
 from baton_cli.exit_codes import OperatorExit
 
 REQUIRED_APIS = BASE_APIS
-EXECUTIONS_API = "https://workflowexecutions.googleapis.com/v1"
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 
 

@@ -24,13 +24,12 @@ from typing import Any
 from google.cloud import run_v2
 from google.protobuf import json_format
 
-from baton.apis import BASE_APIS
+from baton.apis import BASE_APIS, EXECUTIONS_API
 from baton.jobs import Job, load_jobs
 from baton_twin.server.api_error import ApiError
 from baton_twin.server.deployed_iam import DeployedIam, deployed_iam
 
 TWIN_IMAGE_TAG = "twin"
-EXECUTIONS_API = "https://workflowexecutions.googleapis.com/v1"
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 ENABLED_APIS = BASE_APIS  # the services baton's stack enables
 
