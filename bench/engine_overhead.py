@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from baton_engine import Engine, ExecutionStore
-from baton_twin.connectors import RUN_JOB, RunJobConnector
+from baton_twin.connector_names import RUN_JOB
+from baton_twin.connectors import RunJobConnector
 from baton_twin.jobrunner import JobSpec, LocalJobRunner
 
 STEP_TARGET_MS = 1.0

@@ -20,7 +20,7 @@ from baton.lake import STEPS
 from baton_cli.dag import pipeline_limits
 from baton_cli.planner import Request, WorkflowModel, plan_backfill
 from baton_engine import CallContext, Engine, ExecutionStore, VirtualClock
-from baton_twin.connectors import GET_OBJECT, RUN_JOB
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 from baton_twin.local_engine import PIPELINE
 
 # As long as a real Cloud Run execution name: projects/<30-char project>/locations/<region>/...

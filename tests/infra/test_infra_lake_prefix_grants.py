@@ -8,7 +8,7 @@ from infra_stacks import FULL, run
 from baton_engine import Engine, ExecutionStore, VirtualClock
 from baton_infra.iam_graph import iam_graph
 from baton_infra.mock_runtime import Recording
-from baton_twin.connectors import GET_OBJECT, RUN_JOB
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,8 @@ from google.protobuf import json_format
 
 from baton.storage import LocalStorage
 from baton_engine import Engine, ExecutionRecord, ExecutionStore
-from baton_twin.connectors import GET_OBJECT, RUN_JOB, GetObjectConnector, RunJobConnector
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
+from baton_twin.connectors import GetObjectConnector, RunJobConnector
 from baton_twin.jobrunner import JobSpec, LocalJobRunner
 
 NAME = "projects/baton-local/locations/local/jobs/baton-{job}"

@@ -17,7 +17,7 @@ from lakes import JAN_2, Lake
 
 from baton.config import load_settings
 from baton_engine import CallContext, Engine, ExecutionStore, VirtualClock
-from baton_twin.connectors import GET_OBJECT, RUN_JOB
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 from baton_twin.local_engine import PIPELINE, local_engine
 
 

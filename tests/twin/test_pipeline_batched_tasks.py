@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from baton_engine import CallContext, Engine, ExecutionStore, VirtualClock
-from baton_twin.connectors import GET_OBJECT, RUN_JOB
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 from baton_twin.local_engine import PIPELINE
 
 

@@ -17,7 +17,7 @@ from baton.jobs import load_jobs
 from baton.lake import OUTPUT_ZONE, STEPS
 from baton_engine import check_source
 from baton_engine.definition.model import read_document
-from baton_twin.connectors import GET_OBJECT, RUN_JOB
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 from baton_twin.local_engine import PIPELINE
 
 ROOT = Path(__file__).resolve().parents[2]

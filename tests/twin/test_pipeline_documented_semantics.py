@@ -20,7 +20,7 @@ import pytest
 
 from baton_engine import Engine, ExecutionRecord, ExecutionStore, VirtualClock, WorkflowError
 from baton_engine.stdlib import Builtin, library
-from baton_twin.connectors import GET_OBJECT, RUN_JOB
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 from baton_twin.execution_resource import (
     DeployedJob,
     ExecutionFacts,

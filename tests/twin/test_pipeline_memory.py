@@ -36,7 +36,7 @@ from baton_engine import (
     VirtualClock,
     WorkflowError,
 )
-from baton_twin.connectors import GET_OBJECT, RUN_JOB
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 from baton_twin.execution_resource import (
     DeployedJob,
     ExecutionFacts,

@@ -16,7 +16,8 @@ import pytest
 from baton.storage import LocalStorage
 from baton_engine import CallContext, Engine, ExecutionStore, VirtualClock
 from baton_engine.errors import WorkflowError
-from baton_twin.connectors import GET_OBJECT, RUN_JOB, GetObjectConnector
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
+from baton_twin.connectors import GetObjectConnector
 from baton_twin.local_engine import PIPELINE
 
 DAY = "2013-03-01"

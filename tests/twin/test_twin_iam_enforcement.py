@@ -32,7 +32,8 @@ from baton.warehouse import PolicedWarehouse, TableSpec, open_warehouse
 from baton_cli.app import app
 from baton_cli.demo import seed
 from baton_engine import Engine, ExecutionStore
-from baton_twin.connectors import GET_OBJECT, RUN_JOB, GetObjectConnector, RunJobConnector
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
+from baton_twin.connectors import GetObjectConnector, RunJobConnector
 from baton_twin.jobrunner import JobSpec, LocalJobRunner
 from baton_twin.local_engine import PIPELINE, local_engine, policed_log_sink
 

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from baton_cli.planner import PlatformLimits
-from baton_twin.connectors import RUN_JOB
+from baton_twin.connector_names import RUN_JOB
 from baton_twin.local_engine import PIPELINE
 
 

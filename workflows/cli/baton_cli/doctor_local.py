@@ -11,7 +11,7 @@ from baton.config import Settings
 from baton.jobs import load_jobs
 from baton_cli.doctor import Check, failed, passed
 from baton_engine import check_source
-from baton_twin.connectors import GET_OBJECT, RUN_JOB
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 from baton_twin.local_engine import PIPELINE
 
 SEED_FIX = "make run (or `baton seed` then `baton run --date 2013-01-01`) creates it"

@@ -54,8 +54,6 @@ from baton_twin.jobrunner import (
     RunRequest,
 )
 
-RUN_JOB = "googleapis.run.v2.projects.locations.jobs.run"
-GET_OBJECT = "googleapis.storage.v1.objects.get"
 DEFAULT_TIMEOUT_S = CONNECTOR_DEFAULT_TIMEOUT_S
 MAX_TIMEOUT_S = CONNECTOR_MAX_TIMEOUT_S
 _JOB_NAME = re.compile(r"projects/([^/]+)/locations/([^/]+)/jobs/([^/]+)\Z")

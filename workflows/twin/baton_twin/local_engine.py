@@ -22,9 +22,8 @@ from baton.jobs import JOB_PREFIX
 from baton.pipeline import pipeline_file
 from baton.storage import open_storage
 from baton_engine import Clock, Engine, ExecutionStore
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 from baton_twin.connectors import (
-    GET_OBJECT,
-    RUN_JOB,
     WORKFLOW,
     GetObjectConnector,
     RunJobConnector,

@@ -23,7 +23,7 @@ from baton.errors import BatonError, ConfigError
 from baton_cli.exit_codes import OperatorExit
 from baton_cli.options import ProjectOpt, RegionOpt, TargetOpt, console, exit_codes, load_config
 from baton_engine import DefinitionError, EngineError, check_source
-from baton_twin.connectors import GET_OBJECT, RUN_JOB
+from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 
 # `check` needs the engine alone: the twin's engine (the lake, the job runner) and the
 # conformance cases and their GCP client are imported by the subcommands that use them.

@@ -13,7 +13,8 @@ from typing import Any, cast
 import grpc
 
 from baton.config import Settings
-from baton_twin.connectors import RUN_JOB, RunJobConnector
+from baton_twin.connector_names import RUN_JOB
+from baton_twin.connectors import RunJobConnector
 from baton_twin.jobrunner import LocalJobRunner, baton_jobs
 from baton_twin.local_engine import PIPELINE, enforcing_env, local_engine, twin_policy
 from baton_twin.server.console import Pages
