@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import duckdb
 import polars as pl
 
 from baton.errors import ExitCode
-from baton.lake import MANIFEST, STEPS
+from baton.lake import MANIFEST, STEPS, manifest_key
 from baton.manifest import Manifest
 from baton.stepcli import execute
 from baton.storage import LocalStorage
@@ -75,8 +76,22 @@ class Lake:
         env: Mapping[str, str] | None = None,
     ) -> ExitCode:
         """Run one step in-process exactly as its CLI does (logs are swallowed)."""
-        with contextlib.redirect_stdout(io.StringIO()):
-            return execute(
+        return self.run_logged(step, day, dataset, force=force, dry_run=dry_run, env=env)[0]
+
+    def run_logged(
+        self,
+        step: str,
+        day: date | None,
+        dataset: str = "flights",
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[ExitCode, list[dict]]:
+        """`run`, and the JSON log lines the step wrote."""
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = execute(
                 STEP_OBJECTS[step],
                 day,
                 dataset,
@@ -85,6 +100,8 @@ class Lake:
                 verbose=False,
                 environ=self.environ(**(env or {})),
             )
+        lines = [json.loads(x) for x in out.getvalue().splitlines() if x.startswith("{")]
+        return code, lines
 
     def chain(self, day: date, dataset: str = "flights", **kwargs: object) -> list[ExitCode]:
         """extract -> transform -> validate -> load for one day; the exit code of each."""
@@ -92,8 +109,7 @@ class Lake:
 
     def manifest(self, step: str, day: date, dataset: str = "flights") -> Manifest:
         """The committed manifest of `step` for `day` (fails if there is none)."""
-        zone = {"extract": "raw", "transform": "staged", "validate": "validated", "load": "loaded"}
-        path = self.root / zone[step] / dataset / f"dt={day.isoformat()}" / MANIFEST
+        path = self.root / manifest_key(step, dataset, day)
         return Manifest.model_validate_json(path.read_bytes())
 
     def copy_to(self, home: Path) -> Lake:

@@ -11,17 +11,17 @@ import io
 import json
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 from lakes import Lake, committed_snapshot
+from loopback import LoopbackServer
 from typer.testing import CliRunner
 
 from baton.config import load_settings
@@ -295,25 +295,19 @@ def served_on_gcs(
         (_BigQuery,),
         {"tables": tables, "jobs": {}, "storage": GcsStorage(f"gs://{BUCKET}")},
     )
-    bigquery = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=bigquery.serve_forever, daemon=True)
-    thread.start()
     home = tmp_path_factory.mktemp("canary-gcs") / "home"
-    environ = {
-        **_environ(home),
-        "BATON_LAKE": root,
-        "BATON_WAREHOUSE": "bigquery",
-        "BATON_BQ_PROJECT": PROJECT,
-        "BATON_BQ_DATASET": "baton",
-        "BATON_BQ_API_ENDPOINT": f"http://127.0.0.1:{bigquery.server_port}",
-    }
     options = ServeOptions(PROJECT, REGION, "baton-pipeline", "127.0.0.1", 0, 0, fast_retries=True)
-    try:
+    with LoopbackServer(handler) as bigquery:
+        environ = {
+            **_environ(home),
+            "BATON_LAKE": root,
+            "BATON_WAREHOUSE": "bigquery",
+            "BATON_BQ_PROJECT": PROJECT,
+            "BATON_BQ_DATASET": "baton",
+            "BATON_BQ_API_ENDPOINT": bigquery.base_url,
+        }
         with build_server(load_settings(environ=environ), environ, options) as server:
             yield server, environ, tables
-    finally:
-        bigquery.shutdown()
-        bigquery.server_close()
 
 
 def doctor_gcp(served: tuple[Server, dict[str, str], Any]) -> tuple[int, str]:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from baton_cli.conform import case_source, strictly_equal
 from baton_engine import DefinitionError, Engine, ExecutionStore, Limits, VirtualClock
 
 _TYPES = {
@@ -40,24 +41,6 @@ def _cases() -> list[Any]:
         for case in yaml.safe_load(path.read_text())["cases"]:
             params.append(pytest.param(case, id=f"{path.stem}::{case['name']}"))
     return params
-
-
-def _source(case: dict[str, Any]) -> str:
-    if "expr" in case:
-        return yaml.safe_dump({"main": {"steps": [{"r": {"return": "${" + case["expr"] + "}"}}]}})
-    workflow = case["workflow"]
-    return workflow if isinstance(workflow, str) else yaml.safe_dump(workflow, sort_keys=False)
-
-
-def strictly_equal(a: Any, b: Any) -> bool:
-    """Equality that tells 1, 1.0 and true apart, recursively."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, list):
-        return len(a) == len(b) and all(strictly_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(strictly_equal(v, b[k]) for k, v in a.items())
-    return a == b
 
 
 def _matches_error(actual: Any, expected: Any) -> bool:
@@ -83,7 +66,7 @@ def test_conformance(case: dict[str, Any], tmp_path: Path) -> None:
         user_env=case.get("env", {}),
         limits=Limits(**case.get("limits", {})),
     )
-    source = _source(case)
+    source = case_source(case)
     if "issues" in case:
         with pytest.raises(DefinitionError) as caught:
             engine.start(source, case.get("argument"))

@@ -5,17 +5,14 @@ fields match the summary line a real step run logs."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 
 import pytest
-from lakes import JAN_1, STEP_OBJECTS
+from lakes import JAN_1
 
 from baton.errors import ExitCode
 from baton.lake import STEPS
-from baton.stepcli import execute
 from baton_infra.dashboard import BUILT_IN, promql_name
 from baton_infra.log_metrics import SPECS
 
@@ -125,19 +122,8 @@ def summary_lines(seeded_template, tmp_path_factory) -> dict[str, dict]:
     lake = seeded_template.copy_to(tmp_path_factory.mktemp("dashboard") / "home")
     found = {}
     for step in STEPS:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            code = execute(
-                STEP_OBJECTS[step],
-                JAN_1,
-                "flights",
-                force=False,
-                dry_run=False,
-                verbose=False,
-                environ=lake.environ(),
-            )
+        code, lines = lake.run_logged(step, JAN_1)
         assert code == ExitCode.OK
-        lines = [json.loads(x) for x in out.getvalue().splitlines() if x.startswith("{")]
         (found[step],) = [x for x in lines if x.get("message") == "step finished"]
     return found
 

@@ -3,18 +3,16 @@ span, so Logs Explorer groups one execution's lines across the four step jobs.""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import re
 import uuid
 
-from lakes import JAN_1, STEP_OBJECTS
+from lakes import JAN_1
 
 from baton import log
 from baton.errors import ExitCode
 from baton.lake import STEPS
-from baton.stepcli import execute
 
 TRACE, SPAN = "logging.googleapis.com/trace", "logging.googleapis.com/spanId"
 PROJECT = "acme-data"
@@ -51,23 +49,12 @@ def test_lines_bound_to_a_run_carry_the_trace_and_span_and_unbound_lines_do_not(
 
 def test_the_four_steps_of_one_execution_share_one_trace_with_a_span_per_step_run(lake):
     execution = str(uuid.uuid4())
-    environ = lake.environ(BATON_EXECUTION_ID=execution, BATON_GCP_PROJECT=PROJECT)
+    env = {"BATON_EXECUTION_ID": execution, "BATON_GCP_PROJECT": PROJECT}
     spans: dict[str, set[str]] = {}
     traces: set[str] = set()
     for step in STEPS:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            code = execute(
-                STEP_OBJECTS[step],
-                JAN_1,
-                "flights",
-                force=False,
-                dry_run=False,
-                verbose=False,
-                environ=environ,
-            )
-        assert code == ExitCode.OK, out.getvalue()
-        lines = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+        code, lines = lake.run_logged(step, JAN_1, env=env)
+        assert code == ExitCode.OK, lines
         run_lines = [line for line in lines if "run_id" in line]
         assert run_lines, f"{step} logged no line bound to its run"
         traces |= {line[TRACE] for line in run_lines}

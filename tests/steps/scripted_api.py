@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
+from loopback import LoopbackServer
 
 from baton.datasets import flights
 
@@ -32,7 +32,7 @@ def corpus_rows() -> list[dict]:
 Reply = tuple[int, dict[str, str], bytes]
 
 
-class ScriptedApi:
+class ScriptedApi(LoopbackServer):
     """`GET /v1/flights?date=...&cursor=pN`: page N of the corpus rows, as the scenario allows."""
 
     def __init__(self, scenario: str) -> None:
@@ -40,22 +40,11 @@ class ScriptedApi:
         self.rows = corpus_rows()
         self.requests: list[str] = []
         self.headers_seen: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(_handler(self))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1/flights"
-
-    def __enter__(self) -> ScriptedApi:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        return f"{self.base_url}/v1/flights"
 
     def page(self, number: int, cursor_field: str = "next_cursor") -> dict:
         body: dict = {"data": self.rows[2 * (number - 1) : 2 * number], "total": len(self.rows)}

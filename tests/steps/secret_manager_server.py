@@ -9,36 +9,25 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import google_crc32c
+from loopback import LoopbackServer
 
 _ACCESS = re.compile(r"/v1/(projects/[^/]+/secrets/([^/]+)/versions/([^/:]+)):access")
 
 
-class SecretManagerStandIn:
+class SecretManagerStandIn(LoopbackServer):
     """Secrets by id (their latest version); `denied` ids answer 403 like a missing grant."""
 
     def __init__(self, secrets: dict[str, str], denied: frozenset[str] = frozenset()) -> None:
         self.secrets, self.denied = secrets, denied
         self.accessed: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(_handler(self))
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> SecretManagerStandIn:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        return self.base_url
 
     def answer(self, path: str) -> tuple[int, dict]:
         match = _ACCESS.fullmatch(path)

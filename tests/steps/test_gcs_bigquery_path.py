@@ -21,15 +21,15 @@ import contextlib
 import io
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import polars as pl
 import pytest
 from lakes import BUCKET, JAN_2, STEP_OBJECTS
+from loopback import LoopbackServer
 
 from baton.config import load_settings
 from baton.contract import bigquery_fields
@@ -98,12 +98,8 @@ def bigquery(gcs: str) -> Iterator[tuple[str, dict[str, dict]]]:
         return sum(pl.read_parquet(io.BytesIO(storage.read_bytes(k))).height for k in keys)
 
     handler = type("Recorder", (_Recorder,), {"jobs": jobs, "count_rows": staticmethod(count_rows)})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", jobs
-    server.shutdown()
-    server.server_close()
+    with LoopbackServer(handler) as server:
+        yield server.base_url, jobs
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,8 @@ def _compact(value: Any) -> str:
     )
 
 
-def _source(case: dict[str, Any]) -> str:
+def case_source(case: dict[str, Any]) -> str:
+    """The workflow a conformance case runs: its `workflow`, or one returning its `expr`."""
     if "expr" in case:
         return yaml.safe_dump(
             {"main": {"steps": [{"r": {"return": "${" + str(case["expr"]) + "}"}}]}}
@@ -106,7 +107,7 @@ def parse_cases(stem: str, text: str) -> list[Case]:
         cases.append(
             Case(
                 name=f"{stem}::{case['name']}",
-                source=_source(case),
+                source=case_source(case),
                 argument=case.get("argument"),
                 env={str(k): str(v) for k, v in (case.get("env") or {}).items()},
                 skip=skip,
@@ -116,7 +117,7 @@ def parse_cases(stem: str, text: str) -> list[Case]:
 
 
 def _expr_probe(name: str, expr: str, question: str) -> Case:
-    return Case(f"probe::{name}", _source({"expr": expr}), question=question)
+    return Case(f"probe::{name}", case_source({"expr": expr}), question=question)
 
 
 JOBS_RUN_PROBE = """\

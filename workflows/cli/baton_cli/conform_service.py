@@ -24,7 +24,7 @@ from typing import Any
 from baton.errors import TransientError
 from baton_cli.conform import Case, Outcome
 from baton_cli.targets.config import OpsConfig
-from baton_cli.targets.gcp import GcpTarget, api_errors, is_loopback
+from baton_cli.targets.gcp import GcpTarget, api_errors, decode_payload, is_loopback
 from baton_engine import (
     ArgumentError,
     Connector,
@@ -37,15 +37,6 @@ from baton_engine import (
 DEPLOY_TIMEOUT_S = 300.0
 EXECUTION_TIMEOUT_S = 600.0
 POLL_S = 0.5
-
-
-def _decode(text: str) -> Any:
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
 
 
 class LocalSide:
@@ -175,8 +166,8 @@ class ServiceSide:
                     request=GetExecutionRequest(name=execution.name, view=ExecutionView.FULL)
                 )
         if execution.state == Execution.State.SUCCEEDED:
-            return Outcome("result", _decode(execution.result))
-        return Outcome("error", _decode(execution.error.payload))
+            return Outcome("result", decode_payload(execution.result))
+        return Outcome("error", decode_payload(execution.error.payload))
 
     def delete(self, name: str) -> None:
         """Delete a temporary workflow (already gone is fine)."""

@@ -61,12 +61,9 @@ class ExecutionInfo:
 
 
 
-def execution_info(engine: Engine, record: ExecutionRecord) -> ExecutionInfo:
-    """An engine record as the operator verbs see it."""
-    name = (
-        f"projects/{engine.project_id}/locations/{engine.location}/workflows/"
-        f"{record.workflow}/executions/{record.id}"
-    )
+def from_record(record: ExecutionRecord, name: str, where: str) -> ExecutionInfo:
+    """An engine record as the operator verbs see it, under resource name `name`, its full
+    record in folder `where`."""
     return ExecutionInfo(
         id=record.id,
         name=name,
@@ -77,5 +74,14 @@ def execution_info(engine: Engine, record: ExecutionRecord) -> ExecutionInfo:
         error=record.error,
         start=record.start,
         end=record.end,
-        where=str(engine.store.folder(record.id)),
+        where=where,
     )
+
+
+def execution_info(engine: Engine, record: ExecutionRecord) -> ExecutionInfo:
+    """An engine record as the operator verbs see it."""
+    name = (
+        f"projects/{engine.project_id}/locations/{engine.location}/workflows/"
+        f"{record.workflow}/executions/{record.id}"
+    )
+    return from_record(record, name, str(engine.store.folder(record.id)))

@@ -27,7 +27,7 @@ from baton_cli.report.cells import build_cell, last_attempts, rerun_all_command
 from baton_cli.report.model import Attempt, Cell, Flow, Header, RunReport
 from baton_cli.status import Observation, classify, observe
 from baton_engine import ExecutionStore
-from baton_twin.execution_info import ExecutionInfo
+from baton_twin.execution_info import ExecutionInfo, from_record
 
 ZONES = ("raw", "staged", "validated", "loaded")  # the output of each step, in STEPS order
 
@@ -36,19 +36,9 @@ def load_execution(settings: Settings, execution_id: str) -> tuple[ExecutionInfo
     """The local record of one execution and its folder; LookupError when there is none."""
     store = ExecutionStore(settings.home / "executions")
     record = store.get(execution_id)
-    info = ExecutionInfo(
-        id=record.id,
-        name=record.id,
-        workflow=record.workflow,
-        state=record.state,
-        argument=record.argument,
-        result=record.result,
-        error=record.error,
-        start=record.start,
-        end=record.end,
-        where=str(store.folder(record.id)),
-    )
-    return info, store.folder(record.id)
+    folder = store.folder(record.id)
+    info = from_record(record, record.id, str(folder))
+    return info, folder
 
 
 def _epoch(text: str) -> float:

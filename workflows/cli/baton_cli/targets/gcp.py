@@ -70,7 +70,8 @@ def api_errors(what: str) -> Iterator[None]:
         ) from err
 
 
-def _decode(text: str) -> Any:
+def decode_payload(text: str) -> Any:
+    """An Executions API argument, result or error payload: its JSON, else the text."""
     if not text:
         return None
     try:
@@ -148,7 +149,7 @@ class GcpTarget:
         workflow = parts[5] if len(parts) > 5 else self.config.workflow
         error = None
         if execution.error and (execution.error.payload or execution.error.context):
-            error = _decode(execution.error.payload) or {"message": execution.error.context}
+            error = decode_payload(execution.error.payload) or {"message": execution.error.context}
         region = parts[3] if len(parts) > 3 else self.config.gcp_region
         project = parts[1] if len(parts) > 1 else self.config.gcp_project
         return ExecutionInfo(
@@ -156,8 +157,8 @@ class GcpTarget:
             name=execution.name,
             workflow=workflow,
             state=execution.state.name,
-            argument=_decode(execution.argument),
-            result=_decode(execution.result),
+            argument=decode_payload(execution.argument),
+            result=decode_payload(execution.result),
             error=error,
             start=_seconds(execution.start_time),
             end=_seconds(execution.end_time),
