@@ -79,11 +79,13 @@ def _dataset(kind: str) -> Any:
 def extract_child(kind: str, day: date) -> int:
     """Extract one partition of `kind` (forced), as the extract job would."""
     from baton.config import load_settings
+    from baton.parquet import bound_read_ahead
     from baton.step import Partition, new_run_id, run_partition
     from baton.storage import LocalStorage
     from baton.task import TaskContext
     from baton_extract.job import STEP
 
+    bound_read_ahead(os.environ)  # as the extract job's process entry does (baton.entry)
     home = Path(os.environ["BATON_HOME"])
     settings = load_settings({}, {"BATON_HOME": str(home)})
     task = TaskContext.from_env({})
