@@ -27,6 +27,12 @@ READ_AHEAD = {
     # flight, so extract's peak grew with the landing file (195/274 MiB at 650k/1.3M rows,
     # 133/140 with 1 MB chunks, parsing as fast).
     "POLARS_CSV_CHUNK_SIZE": "1000000",
+    # Files of a multi-file scan opened and read at once (default: several). Extract scans a
+    # source's spool parts (a database's COPY parts, an API's pages, decoded JSON) as one
+    # frame; with several in flight its peak grew with the partition (a 650k-row PostgreSQL
+    # day's typing and sinking peaked 232-251/316-322 MiB at 1x/2x; with 1, 236-246/222-227,
+    # no slower).
+    "POLARS_MAX_CONCURRENT_SCANS": "1",
 }
 
 

@@ -13,6 +13,7 @@ from typing import IO, Any
 import polars as pl
 
 from baton.manifest import FileEntry, Manifest
+from baton.parquet import ROW_GROUP_ROWS
 from baton.storage import Storage
 
 MALFORMED = "_malformed"
@@ -41,14 +42,60 @@ class ReadContext:
 
 @dataclass(frozen=True)
 class Base:
-    """The committed rows an incremental read merges its changes into: a committed row whose
-    `key` comes again is replaced by the new one; the others are kept, and so is the commit's
-    quarantine."""
+    """The committed rows an incremental read merges its changes into: a committed row, loaded
+    or quarantined, whose `key` comes again is replaced by its new version (loaded or
+    quarantined as that one parses); the others are kept where they were."""
 
     frame: pl.LazyFrame | None
+    """The committed loaded rows (typed)."""
     key: tuple[str, ...]
     quarantine: tuple[FileEntry, ...]
     rows: int
+    key_types: Mapping[str, pl.DataType] = field(default_factory=dict)
+    """The type of each key column (integers or text)."""
+    rejected: pl.LazyFrame | None = None
+    """The committed quarantined rows (text, with their reasons); None: none."""
+
+    def keys_of(self, text: pl.LazyFrame) -> pl.LazyFrame:
+        """The typed key columns of text rows (a value that does not parse is null, and a null
+        key matches nothing: such a row is never replaced)."""
+        return text.select(pl.col(c).cast(self.key_types[c], strict=False) for c in self.key)
+
+    def unchanged(self, changes: pl.LazyFrame) -> tuple[pl.LazyFrame | None, pl.LazyFrame | None]:
+        """(loaded, quarantined) committed rows whose key is not among the `changes` (text
+        rows, good or bad)."""
+        changed = self.keys_of(changes)
+        key = list(self.key)
+        loaded = self.frame.join(changed, on=key, how="anti") if self.frame is not None else None
+        if self.rejected is None:
+            return loaded, None
+        typed = {c: f"__key_{n}" for n, c in enumerate(key)}
+        quarantined = (
+            self.rejected.with_columns(
+                pl.col(c).cast(self.key_types[c], strict=False).alias(t) for c, t in typed.items()
+            )
+            .join(changed.rename(typed), on=list(typed.values()), how="anti")
+            .drop(list(typed.values()))
+        )
+        return loaded, quarantined
+
+    def rows_after(self, changes: pl.LazyFrame) -> int:
+        """Rows the partition would hold once `changes` are merged: its distinct keys, loaded,
+        quarantined or changed, plus each quarantined row whose key does not parse."""
+        keys = [self.keys_of(changes)]
+        if self.frame is not None:
+            keys.append(self.frame.select(list(self.key)))
+        if self.rejected is not None:
+            keys.append(self.keys_of(self.rejected))
+        every = pl.concat(keys)
+        complete = pl.all_horizontal(pl.col(c).is_not_null() for c in self.key)
+        distinct, unkeyed = pl.collect_all(
+            [
+                every.filter(complete).unique().select(pl.len()),
+                every.filter(~complete).select(pl.len()),
+            ]
+        )
+        return int(distinct.item()) + int(unkeyed.item())
 
 
 @dataclass(frozen=True)
@@ -125,7 +172,9 @@ class Spool:
         frame = pl.concat(self._pending)
         self._pending, self._pending_rows = [], 0
         buffer = io.BytesIO()
-        frame.write_parquet(buffer, compression="lz4", statistics=False)
+        frame.write_parquet(
+            buffer, compression="lz4", row_group_size=ROW_GROUP_ROWS, statistics=False
+        )
         key = f"{self.prefix}/part-{len(self.keys):05d}.parquet"
         self.storage.write_bytes(key, buffer.getvalue())
         self.keys.append(key)

@@ -12,7 +12,7 @@ from baton.lake import manifest_key
 from baton.manifest import InputRef, Manifest, read_manifest
 from baton.parquet import reason_counts, schema_of, write_with_quarantine
 from baton.sources.files import first_line
-from baton.sources.landing import MALFORMED, Landing, LandingPart, ReadContext
+from baton.sources.landing import MALFORMED, Base, Landing, LandingPart, ReadContext
 from baton.step import Output, Partition, StepPlan
 from baton_extract.core import REASONS, header_problems, parse
 
@@ -60,19 +60,15 @@ class Extract:
             bad = pl.LazyFrame(
                 schema={**dict.fromkeys(source.schema, pl.String()), REASONS: pl.List(pl.String())}
             )
-            good = good.select(list(source.schema))
+            good = changes = good.select(list(source.schema))
         else:
-            text = pl.concat(
+            changes = pl.concat(
                 [_columns(p, source.schema) for p in landing.parts], how="diagonal_relaxed"
             )
-            good, bad = parse(text, source.schema, source.parse_options)
+            good, bad = parse(changes, source.schema, source.parse_options)
         kept = 0
-        if landing.base is not None and landing.base.frame is not None:
-            base = landing.base.frame.select(list(source.schema))
-            key = list(landing.base.key)
-            unchanged = base.join(good.select(key), on=key, how="anti")
-            kept = int(unchanged.select(pl.len()).collect().item())
-            good = pl.concat([unchanged, good])
+        if landing.base is not None:
+            good, bad, kept = _merge(landing.base, changes, (good, bad), list(source.schema))
         out_key = part.data_key()
         try:
             written, quarantine = write_with_quarantine(
@@ -87,11 +83,6 @@ class Extract:
         rows_in = written.rows + rejected
         fetched = rows_in - kept  # what the source sent, the committed rows kept aside
         new_files = [out_key, *(q.key for q in quarantine)]
-        if landing.base is not None:  # the commit's quarantine is carried over with its rows
-            quarantine = [*quarantine, *landing.base.quarantine]
-            carried = sum(q.rows for q in landing.base.quarantine)
-            rejected += carried
-            rows_in += carried
         if landing.expected_rows is not None and fetched != landing.expected_rows:
             _discard(part, new_files)
             raise BatonError(
@@ -116,6 +107,25 @@ class Extract:
             schema=schema_of(good),
             extra=landing.extra,
         )
+
+
+def _merge(
+    base: Base, changes: pl.LazyFrame, parsed: tuple[pl.LazyFrame, pl.LazyFrame], columns: list
+) -> tuple[pl.LazyFrame, pl.LazyFrame, int]:
+    """An incremental read's (good, bad) rows merged into the commit's loaded and quarantined
+    rows (a changed row's committed version, loaded or quarantined, gives way to the new one),
+    and how many committed rows were kept: each row is counted once, where it is now."""
+    good, bad = parsed
+    loaded, quarantined = base.unchanged(changes)
+    kept = 0
+    if loaded is not None:
+        loaded = loaded.select(columns)
+        kept += int(loaded.select(pl.len()).collect().item())
+        good = pl.concat([loaded, good])
+    if quarantined is not None:
+        kept += int(quarantined.select(pl.len()).collect().item())
+        bad = pl.concat([bad, quarantined], how="diagonal_relaxed")
+    return good, bad, kept
 
 
 def _committed(part: Partition) -> Manifest | None:
