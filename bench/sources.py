@@ -78,6 +78,9 @@ def _dataset(kind: str) -> Any:
 
 def extract_child(kind: str, day: date) -> int:
     """Extract one partition of `kind` (forced), as the extract job would."""
+    from baton.entry import plain_process
+
+    plain_process()  # as the job's process entry: plain logs, rich never imported
     from baton.config import load_settings
     from baton.parquet import bound_read_ahead
     from baton.step import Partition, new_run_id, run_partition
