@@ -110,7 +110,10 @@ class Extract:
 
 
 def _merge(
-    base: Base, changes: pl.LazyFrame, parsed: tuple[pl.LazyFrame, pl.LazyFrame], columns: list
+    base: Base,
+    changes: pl.LazyFrame,
+    parsed: tuple[pl.LazyFrame, pl.LazyFrame],
+    columns: list[str],
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, int]:
     """An incremental read's (good, bad) rows merged into the commit's loaded and quarantined
     rows (a changed row's committed version, loaded or quarantined, gives way to the new one),
