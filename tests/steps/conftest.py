@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 from pg_server import PG_PASSWORD
 
-from baton_cli.commands.demo_db import LocalPostgres, flights_frame, postgres_bin, seed_flights
+from baton_cli.commands.demo_db import (
+    LocalPostgres,
+    flights_frame,
+    postgres_bin,
+    seed_flights,
+    sigterm_interrupts,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,7 +50,10 @@ def postgres() -> Iterator[LocalPostgres]:
     2013-01-01..03 (with `updated_at`); stopped (pg_ctl stop -m fast) and removed at the end."""
     if postgres_bin() is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    with LocalPostgres(PG_PASSWORD) as db:
+    # A SIGTERM to the test process (a timeout, a cancelled CI job) interrupts the session like
+    # Ctrl-C, so this teardown stops the server and removes its directory; were the process
+    # killed outright, the postmaster's parent-death signal still shuts it down.
+    with sigterm_interrupts(), LocalPostgres(PG_PASSWORD) as db:
         seed_flights(db, flights_frame((date(2013, 1, 1), date(2013, 1, 3))))
         yield db
 

@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -319,22 +320,39 @@ def db_cmd(
     stops it like Ctrl-C: the server shut down and its directory removed.
     """
     days = (start or date(2013, 1, 1), end or date(2013, 12, 31))
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # a SIGTERM stops it like Ctrl-C
     try:
-        try:
-            db = LocalPostgres(password, port=port).start()
-        except (FileNotFoundError, RuntimeError, OSError) as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(5) from err
-        try:
-            rows = seed_flights(db, flights_frame(days))
-            typer.echo(f"{rows} flights in {db.dsn('****')} (Ctrl-C stops it)", err=True)
-            while True:
-                time.sleep(3600)
-        finally:
-            db.stop()
+        with sigterm_interrupts():  # a SIGTERM stops it like Ctrl-C
+            _serve_until_interrupted(password, port, days)
     except KeyboardInterrupt:
         pass
+
+
+def _serve_until_interrupted(password: str, port: int, days: tuple[date, date]) -> None:
+    try:
+        db = LocalPostgres(password, port=port).start()
+    except (FileNotFoundError, RuntimeError, OSError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(5) from err
+    try:
+        rows = seed_flights(db, flights_frame(days))
+        typer.echo(f"{rows} flights in {db.dsn('****')} (Ctrl-C stops it)", err=True)
+        while True:
+            time.sleep(3600)
+    finally:
+        db.stop()
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt like Ctrl-C, so `finally` blocks and
+    context managers (a server's stop) run; the previous handler is restored after. Outside the
+    main thread (where Python cannot set handlers) it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
     finally:
         signal.signal(signal.SIGTERM, previous)
 
