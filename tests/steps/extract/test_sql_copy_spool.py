@@ -5,12 +5,14 @@ message, so parts end on a row boundary; `_row_boundary` guards a driver that wo
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import polars as pl
 import pytest
 from pg_server import PG_PASSWORD, sql
 
+from baton import log
 from baton.sources import sql as sql_source
 from baton.sources.landing import ReadContext
 from baton.sources.secret import Secret
@@ -50,6 +52,8 @@ def test_copy_parts_cut_at_row_boundaries_read_back_every_value_exactly(
     notes, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(sql_source, "CHUNK_BYTES", 100)  # a part every few rows
+    lines = io.StringIO()
+    log.configure(stream=lines)  # the source logs its read (not to an earlier test's stream)
     source = SqlSource(
         schema={"id": pl.Int64(), "note": pl.String()},
         query="SELECT id, note FROM notes",
@@ -71,3 +75,4 @@ def test_copy_parts_cut_at_row_boundaries_read_back_every_value_exactly(
     read = pl.concat([p.frame for p in landing.parts]).collect()
     got = sorted((int(i), note) for i, note in read.iter_rows())
     assert got == sorted((n * 100 + i, v) for n in range(50) for i, v in VALUES)
+    assert '"rows": 400' in lines.getvalue() and PG_PASSWORD not in lines.getvalue()
