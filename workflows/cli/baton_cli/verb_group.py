@@ -29,10 +29,16 @@ class Verb:
         """The verb's real click command (imports its module)."""
         module, attr = self.target.split(":")
         found = getattr(importlib.import_module(module), attr)
+        # Plain click help and errors for every verb, as for the verb list (baton_cli.app):
+        # typer's rich help imports rich, its markdown and its syntax highlighting, about
+        # 0.2 s of a verb's start-up (https://typer.tiangolo.com/tutorial/commands/help/:
+        # `rich_markup_mode=None` turns Rich formatting off; typer passes the app's mode down
+        # to every subcommand it builds).
         if isinstance(found, typer.Typer):
+            found.rich_markup_mode = None
             command = typer.main.get_command(found)
         else:
-            single = typer.Typer()
+            single = typer.Typer(rich_markup_mode=None)
             single.command(self.name)(found)
             command = typer.main.get_command(single)
         command.name = self.name
