@@ -63,7 +63,14 @@ class Tree:
         return [self.python, *(a.replace("{pipeline}", pipeline) for a in command)]
 
     def env(self) -> dict[str, str]:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "TYPER_"))}
+        # Bytecode is written (the warm-up round compiles every module), as in the step images
+        # (UV_COMPILE_BYTECODE=1): a shell with PYTHONDONTWRITEBYTECODE would otherwise time
+        # compiling the sources, not importing them.
+        clean = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("BATON_", "TYPER_")) and k != "PYTHONDONTWRITEBYTECODE"
+        }
         return clean | {"BATON_HOME": str(self.home)}
 
 
@@ -86,8 +93,16 @@ def _once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def breakdown(argv: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Milliseconds of import time per top-level package (self times summed)."""
+def breakdown(argv: list[str], env: dict[str, str], runs: int = 3) -> dict[str, float]:
+    """Milliseconds of import time per top-level package (self times summed), the median of
+    `runs` runs (one run's figures jump by a third on a shared machine)."""
+    seen = [_imports(argv, env) for _ in range(runs)]
+    names = set().union(*seen)
+    per = {name: statistics.median(run.get(name, 0.0) for run in seen) for name in names}
+    return dict(sorted(per.items(), key=lambda kv: -kv[1]))
+
+
+def _imports(argv: list[str], env: dict[str, str]) -> dict[str, float]:
     out = subprocess.run(
         [argv[0], "-X", "importtime", *argv[1:]],
         env=env,
@@ -102,7 +117,7 @@ def breakdown(argv: list[str], env: dict[str, str]) -> dict[str, float]:
         own, _, name = (part.strip() for part in line[len("import time:") :].split("|"))
         if own.isdigit():
             per[name.split(".")[0]] += int(own) / 1000
-    return dict(sorted(per.items(), key=lambda kv: -kv[1]))
+    return per
 
 
 def measure(trees: list[Tree], rounds: int) -> dict[str, dict[str, dict[str, float]]]:
