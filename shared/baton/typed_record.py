@@ -34,9 +34,9 @@ class RecordError(ValueError):
     """A value that does not fit its field: `loc` is the path to it, `msg` what is wrong."""
 
     def __init__(self, loc: tuple[str | int, ...], msg: str) -> None:
-        super().__init__(f"{'.'.join(str(p) for p in loc) or 'document'}: {msg}")
         self.loc = loc
         self.msg = msg
+        super().__init__(f"{self.where}: {msg}")
 
     @property
     def where(self) -> str:
