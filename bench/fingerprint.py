@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from baton import typed_record
 from baton.lake import OUTPUT_ZONE, STEPS, manifest_key
 from baton.manifest import Manifest
 
@@ -59,9 +60,10 @@ def _files(lake: Path, keys: Sequence[str]) -> pl.DataFrame:
 def step_digest(lake: Path, step: str, dataset: str, day: date) -> dict[str, object]:
     """A step's manifest counts plus digests of the data and quarantine files it names."""
     path = lake / manifest_key(step, dataset, day)
-    manifest = Manifest.model_validate_json(path.read_bytes())
-    summary = manifest.model_dump(mode="json", include=set(MANIFEST_FIELDS))
-    summary["schema"] = list(manifest.schema_.items())  # keep column order
+    manifest = Manifest.from_bytes(path.read_bytes())
+    record = typed_record.plain(manifest)
+    summary = {k: v for k, v in record.items() if k in MANIFEST_FIELDS}
+    summary["schema"] = list(manifest.schema.items())  # keep column order
     data_keys = [f.key for f in manifest.files]
     quarantine_keys = [f.key for f in manifest.quarantine]
     return {

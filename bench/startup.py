@@ -2,7 +2,11 @@
 each command over interleaved rounds, against `import polars` alone (the floor a step process
 pays), and a `python -X importtime` breakdown by top-level package.
 
-Run: `python bench/startup.py [--rounds N]` (part of `make bench`). Writes
+Run: `python bench/startup.py [--rounds N] [--before TREE]` (part of `make bench`). With
+`--before`, the same commands also run from another checkout (its own `.venv`, e.g. a worktree
+of an older commit), interleaved with this one's in every round, so the two are measured side
+by side under the same load. Each tree gets its own temporary BATON_HOME holding one seeded,
+extracted day, so the step run and `baton status` do real work. Writes
 bench/results/startup.json.
 """
 
@@ -13,28 +17,70 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
-import sys
+import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PY = sys.executable
-PIPELINE = str(REPO / "workflows" / "pipeline.workflows.yaml")
-# The step entry before the rich-free entry point: typer and structlog import rich.
-WITH_RICH = "from baton_extract.cli import app; app(['--help'], prog_name='baton_extract')"
+DAY = "2013-01-02"
+BATON = ["-m", "baton_cli"]
 COMMANDS: dict[str, list[str]] = {
-    "python (nothing)": [PY, "-c", "pass"],
-    "import polars": [PY, "-c", "import polars"],
-    "step: python -m baton_extract --help": [PY, "-m", "baton_extract", "--help"],
-    "step, old entry (with rich)": [PY, "-c", WITH_RICH],
-    "baton --help": [PY, "-m", "baton_cli", "--help"],
-    "baton status --help": [PY, "-m", "baton_cli", "status", "--help"],
-    "baton workflow check": [PY, "-m", "baton_cli", "workflow", "check", PIPELINE],
+    "python (nothing)": ["-c", "pass"],
+    "import polars": ["-c", "import polars"],
+    "step --help (python -m baton_extract --help)": ["-m", "baton_extract", "--help"],
+    f"step run (baton_transform run --date {DAY} --force)": [
+        *("-m", "baton_transform", "run", "--date", DAY, "--force")
+    ],
+    "baton --help": [*BATON, "--help"],
+    "baton status --help": [*BATON, "status", "--help"],
+    f"baton status --date {DAY}": [*BATON, "status", "--date", DAY],
+    f"baton status --date {DAY} --json": [*BATON, "status", "--date", DAY, "--json"],
+    "baton workflow check": [*BATON, "workflow", "check", "{pipeline}"],
 }
+POLARS = "import polars"
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One checkout under test: its interpreter and a BATON_HOME holding one extracted day."""
+
+    name: str
+    root: Path
+    home: Path
+
+    @property
+    def python(self) -> str:
+        return str(self.root / ".venv" / "bin" / "python")
+
+    def argv(self, command: list[str]) -> list[str]:
+        pipeline = str(self.root / "workflows" / "pipeline.workflows.yaml")
+        return [self.python, *(a.replace("{pipeline}", pipeline) for a in command)]
+
+    def env(self) -> dict[str, str]:
+        # Bytecode is written (the warm-up round compiles every module), as in the step images
+        # (UV_COMPILE_BYTECODE=1): a shell with PYTHONDONTWRITEBYTECODE would otherwise time
+        # compiling the sources, not importing them.
+        clean = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("BATON_", "TYPER_")) and k != "PYTHONDONTWRITEBYTECODE"
+        }
+        return clean | {"BATON_HOME": str(self.home)}
+
+
+def prepare(name: str, root: Path) -> Tree:
+    """A tree with its own home: the demo day seeded and extracted (what transform reads)."""
+    tree = Tree(name, root, Path(tempfile.mkdtemp(prefix=f"baton-startup-{name}-")))
+    for setup in ([*BATON, "seed", "--start", DAY, "--end", DAY],
+                  ["-m", "baton_extract", "run", "--date", DAY]):  # fmt: skip
+        subprocess.run(tree.argv(setup), env=tree.env(), capture_output=True, check=True)
+    return tree
 
 
 def _once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -47,14 +93,22 @@ def _once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def breakdown(argv: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Milliseconds of import time per top-level package (self times summed)."""
+def breakdown(argv: list[str], env: dict[str, str], runs: int = 3) -> dict[str, float]:
+    """Milliseconds of import time per top-level package (self times summed), the median of
+    `runs` runs (one run's figures jump by a third on a shared machine)."""
+    seen = [_imports(argv, env) for _ in range(runs)]
+    names = set().union(*seen)
+    per = {name: statistics.median(run.get(name, 0.0) for run in seen) for name in names}
+    return dict(sorted(per.items(), key=lambda kv: -kv[1]))
+
+
+def _imports(argv: list[str], env: dict[str, str]) -> dict[str, float]:
     out = subprocess.run(
         [argv[0], "-X", "importtime", *argv[1:]],
         env=env,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,  # a command that fails still shows what it imported
     )
     per: dict[str, float] = defaultdict(float)
     for line in out.stderr.splitlines():
@@ -63,42 +117,73 @@ def breakdown(argv: list[str], env: dict[str, str]) -> dict[str, float]:
         own, _, name = (part.strip() for part in line[len("import time:") :].split("|"))
         if own.isdigit():
             per[name.split(".")[0]] += int(own) / 1000
-    return dict(sorted(per.items(), key=lambda kv: -kv[1]))
+    return per
+
+
+def measure(trees: list[Tree], rounds: int) -> dict[str, dict[str, dict[str, float]]]:
+    """Median wall and CPU seconds per tree and command, rounds interleaved across both."""
+    runs = [(t, n, t.argv(c), t.env()) for n, c in COMMANDS.items() for t in trees]
+    for _, _, argv, env in runs:  # warm the bytecode caches
+        _once(argv, env)
+    samples: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for _ in range(rounds):
+        for tree, name, argv, env in runs:
+            samples[tree.name, name].append(_once(argv, env))
+    return {
+        t.name: {
+            n: {
+                "wall_s": statistics.median(w for w, _ in samples[t.name, n]),
+                "cpu_s": statistics.median(c for _, c in samples[t.name, n]),
+            }
+            for n in COMMANDS
+        }
+        for t in trees
+    }
+
+
+def _top(per: dict[str, float], count: int = 6) -> str:
+    top = ", ".join(f"{k} {v:.0f}" for k, v in list(per.items())[:count])
+    return f"{top} ({sum(per.values()):.0f} in all)"
+
+
+def report(rows: dict, imports: dict, rounds: int) -> None:
+    """Print the table: per command, each tree's median wall and CPU seconds."""
+    names = list(rows)
+    print(f"start-up, median of {rounds} interleaved rounds ({platform.node()}, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")  # fmt: skip
+    head = "".join(f" {n + ' wall':>12} {n + ' cpu':>11} {'cpu-polars':>10}" for n in names)
+    print(f"{'command':54}{head}")
+    for command in COMMANDS:
+        cells = ""
+        for n in names:
+            row, floor = rows[n][command], rows[n][POLARS]["cpu_s"]
+            cells += f" {row['wall_s']:12.3f} {row['cpu_s']:11.3f} {row['cpu_s'] - floor:10.3f}"
+        print(f"{command:54}{cells}")
+    for command in COMMANDS:
+        for n in names:
+            print(f"import ms [{n}] {command}: {_top(imports[n][command])}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Measure, print and write the start-up table."""
     parser = argparse.ArgumentParser(prog="python bench/startup.py", description=__doc__)
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (median)")
+    parser.add_argument("--before", type=Path, help="another checkout to measure side by side")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "startup.json")
     args = parser.parse_args(argv)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BATON_", "TYPER_"))}
-    for command in COMMANDS.values():  # warm the bytecode caches
-        _once(command, env)
-    walls: dict[str, list[float]] = defaultdict(list)
-    cpus: dict[str, list[float]] = defaultdict(list)
-    for _ in range(args.rounds):
-        for name, command in COMMANDS.items():
-            wall, cpu = _once(command, env)
-            walls[name].append(wall)
-            cpus[name].append(cpu)
-    rows = {
-        n: {"wall_s": statistics.median(walls[n]), "cpu_s": statistics.median(cpus[n])}
-        for n in COMMANDS
-    }
-    imports = {
-        "step": breakdown(COMMANDS["step: python -m baton_extract --help"], env),
-        "baton --help": breakdown(COMMANDS["baton --help"], env),
-    }
-    polars = rows["import polars"]["wall_s"]
-    print(f"start-up, median of {args.rounds} interleaved rounds ({platform.node()}, "
-          f"load {os.getloadavg()[0]:.1f})")  # fmt: skip
-    print(f"{'command':42} {'wall s':>7} {'cpu s':>7} {'- polars':>9}")
-    for name, row in rows.items():
-        print(f"{name:42} {row['wall_s']:7.3f} {row['cpu_s']:7.3f} {row['wall_s'] - polars:9.3f}")
-    for what, per in imports.items():
-        top = ", ".join(f"{k} {v:.0f}" for k, v in list(per.items())[:8])
-        print(f"import ms, {what}: {top}")
+    trees = []
+    try:
+        if args.before:
+            trees.append(prepare("before", args.before.resolve()))
+        trees.append(prepare("after" if args.before else "this", REPO))
+        rows = measure(trees, args.rounds)
+        imports = {
+            t.name: {n: breakdown(t.argv(c), t.env()) for n, c in COMMANDS.items()} for t in trees
+        }
+    finally:
+        for tree in trees:
+            shutil.rmtree(tree.home, ignore_errors=True)
+    report(rows, imports, args.rounds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
@@ -108,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
                 "cpus": os.cpu_count(),
                 "load_1min": os.getloadavg()[0],
                 "rounds": args.rounds,
+                "trees": {t.name: str(t.root) for t in trees},
                 "commands": rows,
                 "imports_ms": imports,
             },

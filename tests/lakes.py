@@ -110,7 +110,7 @@ class Lake:
     def manifest(self, step: str, day: date, dataset: str = "flights") -> Manifest:
         """The committed manifest of `step` for `day` (fails if there is none)."""
         path = self.root / manifest_key(step, dataset, day)
-        return Manifest.model_validate_json(path.read_bytes())
+        return Manifest.from_bytes(path.read_bytes())
 
     def copy_to(self, home: Path) -> Lake:
         """A copy of this lake (and warehouse) at `home`."""
@@ -164,7 +164,7 @@ def committed_snapshot(lake: Lake) -> dict[str, str]:
         key = path.relative_to(lake.root).as_posix()
         snap[key] = hashlib.sha256(path.read_bytes()).hexdigest()
         with contextlib.suppress(ValueError):
-            manifest = Manifest.model_validate_json(path.read_bytes())
+            manifest = Manifest.from_bytes(path.read_bytes())
             for entry in (*manifest.files, *manifest.quarantine):
                 named = lake.root / entry.key
                 snap[entry.key] = (

@@ -1,8 +1,8 @@
 """Typed configuration: `BATON_*` environment variables, overridden by CLI flags, built once.
 
 Nothing reads the environment at import time; `load_settings` is called by CLI layers only.
-A plain pydantic model fed by `load_settings` (not pydantic-settings, whose sources and dotenv
-support every step process would import and never use).
+A frozen dataclass checked by `baton.typed_record` (no pydantic, whose import and model
+building every step process would pay), fed by `load_settings`.
 """
 
 from __future__ import annotations
@@ -10,69 +10,53 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from baton import __version__
+from baton import __version__, typed_record
 from baton.errors import ConfigError
 
 ENV_PREFIX = "BATON_"
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Settings:
     """Everything a step or tool needs to know about where it runs."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", validate_default=True)
-
-    home: Path = Field(Path(".baton"), description="local state: lake, warehouse, executions")
-    lake: str | None = Field(None, description="lake root: a directory or gs://bucket/prefix")
+    home: Path = Path(".baton")  # local state: lake, warehouse, executions
+    lake: str | None = None  # lake root: a directory or gs://bucket/prefix
     warehouse: Literal["duckdb", "bigquery"] = "duckdb"
-    duckdb_path: Path | None = Field(None, description="default $BATON_HOME/warehouse.duckdb")
+    duckdb_path: Path | None = None  # default $BATON_HOME/warehouse.duckdb
     bq_project: str | None = None
     bq_dataset: str = "baton"
     bq_location: str = "US"
-    bq_api_endpoint: str | None = Field(
-        None, description="BigQuery API root of a local stand-in (anonymous credentials); tests"
-    )
-    quarantine_tolerance: float | None = Field(
-        None, ge=0.0, le=1.0, description="override every dataset's bad-row share tolerance"
-    )
-    execution_id: str = Field("local", description="workflow execution id, for lineage and logs")
+    bq_api_endpoint: str | None = None  # BigQuery API root of a local stand-in (tests)
+    # Override every dataset's bad-row share tolerance.
+    quarantine_tolerance: float | None = field(default=None, metadata={"ge": 0.0, "le": 1.0})
+    execution_id: str = "local"  # workflow execution id, for lineage and logs
     code_version: str = __version__
-    dates: list[date] | None = Field(
-        None, description="batched mode: JSON list of partition dates shared among tasks"
-    )
+    dates: list[date] | None = None  # batched mode: JSON list of dates shared among tasks
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    twin_iam: Literal["off", "enforce"] = Field(
-        "off", description="local twin: refuse calls the deployed IAM policy does not allow"
-    )
-    twin_policy: Path | None = Field(
-        None,
-        description="local twin: the policy `python -m baton_infra.policy` exported; default "
-        "$BATON_HOME/policy.json (where `make policy` writes it)",
-    )
-    twin_identity: str | None = Field(
-        None, description="local twin: the caller this process runs as (set by the job runner)"
-    )
+    # Local twin: refuse calls the deployed IAM policy does not allow.
+    twin_iam: Literal["off", "enforce"] = "off"
+    # Local twin: the policy `python -m baton_infra.policy` exported; default
+    # $BATON_HOME/policy.json (where `make policy` writes it).
+    twin_policy: Path | None = None
+    twin_identity: str | None = None  # local twin: the caller this process runs as
 
-    @field_validator("home", mode="after")
-    @classmethod
-    def _absolute_home(cls, value: Path) -> Path:
-        # Resolved once: records, logs and child processes must not depend on the cwd.
-        return value.expanduser().resolve()
-
-    @field_validator("dates", mode="before")
-    @classmethod
-    def _parse_dates(cls, value: Any) -> Any:
-        if isinstance(value, str):
+    def __post_init__(self) -> None:
+        if isinstance(self.dates, str):
             try:
-                return json.loads(value)
+                object.__setattr__(self, "dates", json.loads(self.dates))
             except json.JSONDecodeError as err:
-                raise ValueError(f"not a JSON list of dates: {err.msg}") from err
-        return value
+                raise typed_record.RecordError(
+                    ("dates",), f"not a JSON list of dates: {err.msg}"
+                ) from err
+        typed_record.validate(self)
+        # Resolved once: records, logs and child processes must not depend on the cwd.
+        object.__setattr__(self, "home", self.home.expanduser().resolve())
 
     @property
     def lake_root(self) -> str:
@@ -90,6 +74,9 @@ class Settings(BaseModel):
         return self.duckdb_path or self.home / "warehouse.duckdb"
 
 
+_FIELDS = frozenset(f.name for f in fields(Settings))
+
+
 def load_settings(
     overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -102,12 +89,15 @@ def load_settings(
     prefixed = {
         k[len(ENV_PREFIX) :].lower(): v
         for k, v in source.items()
-        if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() in Settings.model_fields
+        if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() in _FIELDS
     }
     try:
         return Settings(**{**prefixed, **clean})
-    except ValidationError as err:
-        problems = "; ".join(
-            f"BATON_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in err.errors()
-        )
-        raise ConfigError(f"invalid configuration: {problems}", reason="invalid_setting") from err
+    except typed_record.RecordError as err:
+        # The field named as its variable (BATON_DATES), and the item within it if any.
+        variable = f"{ENV_PREFIX}{str(err.loc[0]).upper()}" if err.loc else "settings"
+        if len(err.loc) > 1:
+            variable += f" (item {'.'.join(str(p) for p in err.loc[1:])})"
+        raise ConfigError(
+            f"invalid configuration: {variable}: {err.msg}", reason="invalid_setting"
+        ) from err

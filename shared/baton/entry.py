@@ -2,10 +2,11 @@
 run the step: a plain `run` straight through `baton.taskrun`, anything else (`--help`, a bad
 flag) through the step's Typer app (`python -m baton_<step> ...`).
 
-Step processes log JSON lines and print plain help, so rich (a dependency of typer, and an
-optional one of structlog, each of which imports it when it is installed) is never used there;
-importing it costs every task start-up, and so does typer itself (with its click) for the plain
-`run --date D` every task is started with. Stdlib only, so nothing heavy loads before the choice.
+Step processes log JSON lines (`baton.log`, stdlib only) and print plain help, so rich (a
+dependency of typer, which imports it when it is installed) is never used there; importing it
+costs every task start-up, and so does typer itself (with its click, and the pydantic it coerces
+parameters with) for the plain `run --date D` every task is started with. Stdlib only, so
+nothing heavy loads before the choice.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def plain_run(argv: Sequence[str]) -> PlainRun | None:
 def plain_process() -> None:
     """Make typer print plain help and errors and keep rich from being imported.
 
-    Call before typer or structlog is imported (it changes nothing already imported).
+    Call before typer is imported (it changes nothing already imported).
     """
     os.environ.setdefault("TYPER_USE_RICH", "0")  # read once by typer.core at import
     if "rich" not in sys.modules:

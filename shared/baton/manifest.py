@@ -10,41 +10,46 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from baton import typed_record
 from baton.errors import DataError
 from baton.lake import manifest_key
 from baton.storage import Storage
 
 FORMAT_VERSION = 1
+_NATURAL = {"ge": 0}
 
 
-class FileEntry(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class FileEntry:
     """One data file a manifest commits."""
 
-    model_config = ConfigDict(frozen=True)
-
     key: str
-    rows: int = Field(ge=0)
-    bytes: int = Field(ge=0)
+    rows: int = field(metadata=_NATURAL)
+    bytes: int = field(metadata=_NATURAL)
     digest: str = ""  # the store's content digest when written ("" in older manifests)
 
+    def __post_init__(self) -> None:
+        typed_record.validate(self)
 
-class InputRef(BaseModel):
+
+@dataclass(frozen=True, kw_only=True)
+class InputRef:
     """One input a step read: an upstream manifest or a source object, with its digest."""
-
-    model_config = ConfigDict(frozen=True)
 
     key: str
     digest: str
 
+    def __post_init__(self) -> None:
+        typed_record.validate(self)
 
-class Manifest(BaseModel):
-    """The commit of one step's output for one partition."""
 
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Manifest:
+    """The commit of one step's output for one partition. Its JSON layout (field order, names,
+    formats) is the one the pydantic model before it wrote, so old commits keep their digests."""
 
     format_version: int = FORMAT_VERSION
     dataset: str
@@ -55,8 +60,8 @@ class Manifest(BaseModel):
     rows_in: int
     rows_out: int
     rows_quarantined: int
-    quarantine_reasons: dict[str, int] = Field(default_factory=dict)
-    schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    schema: dict[str, str] = field(default_factory=dict)
     schema_fingerprint: str = ""
     inputs: tuple[InputRef, ...]
     code_version: str
@@ -65,17 +70,25 @@ class Manifest(BaseModel):
     started_at: datetime
     finished_at: datetime
     duration_s: float
-    extra: dict[str, object] = Field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        typed_record.validate(self)
 
     def to_bytes(self) -> bytes:
         """The exact bytes committed (and digested by downstream steps)."""
-        return self.model_dump_json(by_alias=True, indent=2).encode()
+        return typed_record.dump(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> Manifest:
+        """The manifest in the JSON `data`; typed_record.RecordError naming the field when it is
+        not one (`parse_manifest` turns that into the DataError readers report)."""
+        return typed_record.parse(cls, data)
 
 
-class AttemptRecord(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class AttemptRecord:
     """How the latest attempt of a step for a partition ended."""
-
-    model_config = ConfigDict(frozen=True)
 
     dataset: str
     step: str
@@ -91,9 +104,21 @@ class AttemptRecord(BaseModel):
     task_attempt: int
     finished_at: datetime
     quarantine: tuple[FileEntry, ...] = ()
-    quarantine_reasons: dict[str, int] = Field(default_factory=dict)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
     inputs: tuple[InputRef, ...] = ()  # what the attempt planned to read (empty: failed first)
     code_version: str = ""
+
+    def __post_init__(self) -> None:
+        typed_record.validate(self)
+
+    def to_bytes(self) -> bytes:
+        """The record as written to `_attempt.json`."""
+        return typed_record.dump(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> AttemptRecord:
+        """The attempt record in the JSON `data`; typed_record.RecordError when it is not one."""
+        return typed_record.parse(cls, data)
 
 
 def digest(data: bytes) -> str:
@@ -121,12 +146,10 @@ def read_manifest(storage: Storage, key: str) -> tuple[Manifest, str] | None:
 def parse_manifest(storage: Storage, key: str, data: bytes) -> tuple[Manifest, str]:
     """The manifest in `data` (read from `key`) and its digest; DataError when corrupt."""
     try:
-        return Manifest.model_validate_json(data), digest(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
+        return Manifest.from_bytes(data), digest(data)
+    except typed_record.RecordError as err:
         raise DataError(
-            f"manifest {storage.uri(key)} is corrupt ({where}: {first['msg']}); rerun the step "
+            f"manifest {storage.uri(key)} is corrupt ({err.where}: {err.msg}); rerun the step "
             "that wrote it with --force",
             reason="manifest_corrupt",
         ) from err
@@ -202,8 +225,8 @@ def digest_problems(manifest: Manifest, digests: Mapping[str, str | None]) -> li
 def read_attempt(storage: Storage, key: str) -> AttemptRecord | None:
     """The latest attempt record at `key`, or None (also when unreadable: it is advisory)."""
     try:
-        return AttemptRecord.model_validate_json(storage.read_bytes(key))
-    except (FileNotFoundError, ValidationError):
+        return AttemptRecord.from_bytes(storage.read_bytes(key))
+    except (FileNotFoundError, typed_record.RecordError):
         return None
 
 

@@ -383,7 +383,7 @@ def record_attempt(
     try:
         part.storage.write_bytes(
             attempt_key(part.step, part.dataset.name, part.day),
-            record.model_dump_json(indent=2).encode(),
+            record.to_bytes(),
         )
     except Exception as err:
         log.get().warning("attempt record not written", error=str(err))

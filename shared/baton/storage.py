@@ -20,13 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
-from tenacity import (
-    retry,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
-
 from baton.errors import BatonError, ConfigError, TransientError, UnavailableError
 
 if TYPE_CHECKING:  # polars is imported where data is read: listing and manifests need none
@@ -346,6 +339,14 @@ class GcsStorage:
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
         """Run one small-object request with in-process retries for transient failures."""
+        # Imported here: only the GCS lake retries, and a local step run need not load it.
+        from tenacity import (
+            retry,
+            retry_if_exception_type,
+            stop_after_attempt,
+            wait_exponential_jitter,
+        )
+
         guarded = retry(
             retry=retry_if_exception_type(self._transient),
             stop=stop_after_attempt(5),

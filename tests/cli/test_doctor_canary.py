@@ -87,7 +87,7 @@ def test_the_canary_resolves_by_name_but_is_never_registered_so_nothing_watches_
 def test_the_canary_dataset_is_reserved_apart_from_every_user_table():
     from baton import datasets
 
-    others = [d for name, d in datasets.BUILTIN.items() if name != canary.NAME]
+    others = [d for name, d in datasets.builtin().items() if name != canary.NAME]
     tables = {d.destination.table for d in others} | {
         m.destination.table for d in others for m in d.marts
     }

@@ -6,6 +6,7 @@ to the same warehouse contents."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from lakes import JAN_1, JAN_2, warehouse_rows
 from typer.testing import CliRunner
@@ -64,7 +65,7 @@ def test_a_missing_quarantine_file_is_damage_too(committed_lake):
     lost = FileEntry(key="quarantine/flights/dt=2013-01-02/validate-x.parquet", rows=1, bytes=9)
     sizes = {f.key: f.bytes for f in manifest.files}
 
-    problems = file_problems(manifest.model_copy(update={"quarantine": (lost,)}), sizes)
+    problems = file_problems(replace(manifest, quarantine=(lost,)), sizes)
 
     assert problems == [f"{lost.key} is missing"]
 

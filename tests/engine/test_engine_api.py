@@ -176,3 +176,14 @@ def test_executions_run_side_by_side(tmp_path: Path) -> None:
     records = [eng.wait(i, timeout=10) for i in ids]
     assert [r.state for r in records] == ["SUCCEEDED"] * 3
     assert threading.active_count() < 50
+
+
+def test_every_name_the_package_exports_resolves_from_its_home_module():
+    import importlib
+
+    import baton_engine
+
+    assert sorted(baton_engine.__all__) == sorted(baton_engine._HOME_OF)
+    for name in baton_engine.__all__:
+        home = importlib.import_module(baton_engine._HOME_OF[name])
+        assert getattr(baton_engine, name) is getattr(home, name)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from baton import typed_record
 from baton.config import load_settings
 from baton.errors import ConfigError, ExitCode
 
@@ -81,3 +83,17 @@ def test_the_process_environment_is_read_only_when_no_mapping_is_given(monkeypat
     monkeypatch.setenv("BATON_EXECUTION_ID", "from-process")
     assert load_settings().execution_id == "from-process"
     assert load_settings(environ={}).execution_id == "local"
+
+
+def test_settings_are_frozen_and_a_changed_copy_is_checked_again():
+    settings = load_settings(environ={})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.warehouse = "bigquery"  # type: ignore[misc]
+    assert dataclasses.replace(settings, twin_iam="enforce").twin_iam == "enforce"
+    with pytest.raises(typed_record.RecordError, match="twin_iam"):
+        dataclasses.replace(settings, twin_iam="sometimes")  # type: ignore[arg-type]
+
+
+def test_a_bad_item_of_the_batched_dates_is_named_by_its_position():
+    with pytest.raises(ConfigError, match=r"BATON_DATES \(item 1\)"):
+        load_settings(environ={"BATON_DATES": '["2013-01-02", "2013-13-01"]'})

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
+import sys
 from datetime import date
 
 import polars as pl
@@ -79,5 +82,29 @@ def test_the_registry_holds_the_builtin_datasets():
 def test_an_unknown_dataset_is_a_config_error_listing_the_known_ones():
     with pytest.raises(ConfigError) as caught:
         datasets.get("nope")
-    assert caught.value.message == "unknown dataset 'nope'; known: flights, weather, flights_api, flights_db"
+    assert (
+        caught.value.message
+        == "unknown dataset 'nope'; known: flights, weather, flights_api, flights_db"
+    )
     assert caught.value.reason == "unknown_dataset"
+
+
+def test_the_registry_names_each_built_in_module_by_its_datasets_own_name():
+    from baton.datasets import canary
+
+    assert {name: d.name for name, d in datasets.builtin().items()} == {
+        name: name for name in datasets.BUILTIN_MODULES
+    }
+    assert set(datasets.RESERVED_MODULES) == {canary.NAME}
+    assert datasets.get(datasets.DEFAULT_DATASET).name == datasets.DEFAULT_DATASET
+
+
+def test_asking_for_one_dataset_imports_no_other_built_in_dataset():
+    code = (
+        "import json, sys; from baton import datasets; datasets.get('weather'); "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('baton.datasets.'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == ["baton.datasets.nyc_reference", "baton.datasets.weather"]

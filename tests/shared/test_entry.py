@@ -72,6 +72,17 @@ def test_a_plain_run_starts_no_typer_and_keeps_its_exit_code(tmp_path):
     assert not {"typer", "click", "rich"} & modules
 
 
+def test_a_plain_run_imports_no_pydantic_and_no_other_dataset(tmp_path):
+    # Manifests, attempt records and settings are plain dataclasses (baton.typed_record), logs
+    # a stdlib JSON writer; the registry imports the one dataset the run names.
+    (tmp_path / "lake").mkdir()
+    done = _step(tmp_path, "run", "--date", "2013-01-02", "--dataset", "weather")
+    modules = set(done.stdout.split("--modules--")[-1].split())
+    assert "baton.datasets.weather" in modules
+    assert not {"pydantic", "pydantic_core", "structlog", "tenacity"} & modules
+    assert not {"baton.datasets.flights_api", "baton.sources.http", "baton.sources.sql"} & modules
+
+
 def test_a_bad_date_is_typers_usage_error(tmp_path):
     done = _step(tmp_path, "run", "--date", "2013-13-02")
     assert done.returncode == ExitCode.USAGE

@@ -6,6 +6,7 @@ a new execution, changed inputs or a retryable failure are run in full."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from lakes import JAN_2, Lake
@@ -73,7 +74,7 @@ def test_a_retry_of_a_retryable_failure_runs_again(lake):
     _land(lake, "missing_column.csv")
     assert _attempt(lake, 0) == ExitCode.DATA
     record = read_attempt(storage, key)
-    storage.write_bytes(key, record.model_copy(update={"exit_code": 75}).model_dump_json().encode())
+    storage.write_bytes(key, replace(record, exit_code=75).to_bytes())
 
     assert _attempt(lake, 1) == ExitCode.DATA
 

@@ -276,7 +276,7 @@ def _base(storage: Storage, committed: Manifest | None, source: SqlSource) -> Ba
     committed with other columns: then the partition is read whole again)."""
     if committed is None or source.watermark is None:
         return None
-    if list(committed.schema_) != list(source.schema):
+    if list(committed.schema) != list(source.schema):
         return None
     keys = [f.key for f in committed.files]
     rejected = [q.key for q in committed.quarantine if q.rows]

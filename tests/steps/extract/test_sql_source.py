@@ -253,4 +253,4 @@ def test_a_commit_with_other_columns_is_read_whole_again_not_merged(loaded, flig
     result = run_partition(EXTRACT, part)
 
     assert result.manifest.extra["watermark"]["mode"] == "full"
-    assert result.manifest.rows_in == 943 and "tailnum" not in result.manifest.schema_
+    assert result.manifest.rows_in == 943 and "tailnum" not in result.manifest.schema

@@ -16,9 +16,9 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    # Plain click help for the verb list: typer's rich help imports rich's markdown, syntax and
-    # traceback modules (about half of `baton --help`'s start-up); each verb's own --help
-    # keeps typer's rich panels.
+    # Plain click help for the verb list and every verb (baton_cli.verb_group): typer's rich
+    # help imports rich's markdown, syntax and traceback modules (about half of `baton
+    # --help`'s start-up, and more of a verb's).
     rich_markup_mode=None,
     help="baton: partitioned batch ETL on Google Cloud as microjobs, and its local twin.",
 )

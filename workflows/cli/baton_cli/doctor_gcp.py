@@ -391,4 +391,4 @@ def deployed_settings(
             bq_dataset=dataset,
             bq_location=location or settings.bq_location,
         )
-    return settings.model_copy(update=update)
+    return replace(settings, **update)

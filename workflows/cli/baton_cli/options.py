@@ -11,8 +11,6 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from baton.config import load_settings
 from baton.dates import date_option, days_between
@@ -23,13 +21,52 @@ from baton_cli.exit_codes import OperatorExit
 # polars, the targets and their clients, the progress view) is imported where it is used, so
 # `baton status --help` or `baton workflow check` do not pay for it.
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from baton.config import Settings
     from baton.storage import Storage
     from baton_cli.targets import ExecutionInfo, OpsConfig, Target
 
-console = Console(highlight=False, soft_wrap=True)
 POLL_S = {"local": 0.5, "gcp": 2.0}
 PLAIN_WIDTH = 160
+
+
+class LazyConsole:
+    """The operator's rich Console, made when something is first printed: importing rich costs
+    a verb's start-up about 0.1 s, which `--help` and a silent command need not pay. Every
+    attribute is the real console's (`rich()` hands it over for rich's own renderables)."""
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    def rich(self) -> Console:
+        """The rich Console itself (created on first use)."""
+        if self._console is None:
+            from rich.console import Console
+
+            made = Console(**self._options)
+            if not made.is_terminal:
+                # Logs and CI keep whole lines and tables rather than wrapping at 80 columns.
+                made.width = max(made.width, PLAIN_WIDTH)
+            object.__setattr__(self, "_console", made)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.rich(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.rich(), name, value)
+
+
+def escape(text: str) -> str:
+    """`text` with rich markup escaped (rich imported when a message is printed anyway)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+console = LazyConsole(highlight=False, soft_wrap=True)
 
 
 DateOpt = Annotated[date | None, typer.Option(parser=date_option, metavar="YYYY-MM-DD")]
@@ -65,9 +102,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on 
 @contextmanager
 def exit_codes() -> Iterator[None]:
     """baton's errors become their exit codes, with the message (which names the fix)."""
-    if not console.is_terminal:
-        # Logs and CI keep whole lines and tables rather than wrapping at 80 columns.
-        console.width = max(console.width, PLAIN_WIDTH)
     try:
         yield
     except BatonError as err:
@@ -100,8 +134,7 @@ def check_dataset(name: str | None) -> str:
     from baton import datasets
 
     chosen = name or os.environ.get("BATON_DATASET") or datasets.DEFAULT_DATASET
-    datasets.get(chosen)  # ConfigError listing the known ones
-    return chosen
+    return datasets.known_name(chosen)  # ConfigError listing the known ones
 
 
 def date_range(day: date | None, start: date | None, end: date | None) -> list[date]:
@@ -162,7 +195,7 @@ def follow_execution(
     from baton_cli.progress import ProgressView
 
     tracked = tracked_for(info, argument, dataset)
-    view = ProgressView(console, tracked)
+    view = ProgressView(console.rich(), tracked)
     watch = LakeWatch(storage, tracked)
     console.print(f"started execution {info.id} ({info.where})")
     try:

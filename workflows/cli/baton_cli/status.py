@@ -235,21 +235,29 @@ def _damaged(
     return found
 
 
-def observe(storage: Storage, dataset: Dataset, day: date, *, verify: bool = False) -> Observation:
+def _name(dataset: Dataset | str) -> str:
+    return dataset if isinstance(dataset, str) else dataset.name
+
+
+def observe(
+    storage: Storage, dataset: Dataset | str, day: date, *, verify: bool = False
+) -> Observation:
     """Read one partition's manifests, attempt records, the sizes (with `verify`, digests) of
-    the files the manifests name, and input-object digests."""
+    the files the manifests name, and input-object digests. The dataset may be given by name:
+    the grid reads no data, so it needs no definition (whose module imports polars)."""
+    name = _name(dataset)
     manifests: dict[str, tuple[Manifest, str]] = {}
     corrupt: dict[str, str] = {}
     attempts: dict[str, AttemptRecord] = {}
     for step in STEPS:
         try:
-            hit = read_manifest(storage, manifest_key(step, dataset.name, day))
+            hit = read_manifest(storage, manifest_key(step, name, day))
         except DataError as err:
             corrupt[step] = err.message
             hit = None
         if hit is not None:
             manifests[step] = hit
-        record = read_attempt(storage, attempt_key(step, dataset.name, day))
+        record = read_attempt(storage, attempt_key(step, name, day))
         if record is not None:
             attempts[step] = record
     object_keys = {
@@ -274,7 +282,7 @@ def observe(storage: Storage, dataset: Dataset, day: date, *, verify: bool = Fal
 
 def status_grid(
     storage: Storage,
-    dataset: Dataset,
+    dataset: Dataset | str,
     days: Iterable[date],
     workers: int = 8,
     *,
@@ -285,7 +293,7 @@ def status_grid(
     ordered = sorted(set(days))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         seen = list(pool.map(lambda d: observe(storage, dataset, d, verify=verify), ordered))
-    return [classify(s, dataset.name, d) for s, d in zip(seen, ordered, strict=True)]
+    return [classify(s, _name(dataset), d) for s, d in zip(seen, ordered, strict=True)]
 
 
 def recorded_durations(grid: Iterable[PartitionStatus]) -> dict[str, float]:

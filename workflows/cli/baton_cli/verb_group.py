@@ -29,10 +29,18 @@ class Verb:
         """The verb's real click command (imports its module)."""
         module, attr = self.target.split(":")
         found = getattr(importlib.import_module(module), attr)
+        # Plain click help and errors for every verb, as for the verb list (baton_cli.app):
+        # typer's rich help imports rich, its markdown and its syntax highlighting, about
+        # 0.1 s of a verb's start-up. `rich_markup_mode=None` disables Rich formatting
+        # (https://github.com/fastapi/typer/pull/726; typer.Typer's own docstring: "This can
+        # be set to "markdown", "rich", or None"); typer.main.get_command passes the app's
+        # mode to every subcommand it builds, and typer.core formats plain click help when
+        # the mode is None.
         if isinstance(found, typer.Typer):
+            found.rich_markup_mode = None
             command = typer.main.get_command(found)
         else:
-            single = typer.Typer()
+            single = typer.Typer(rich_markup_mode=None)
             single.command(self.name)(found)
             command = typer.main.get_command(single)
         command.name = self.name

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from baton.config import Settings
 from baton.datasets.canary import NAME as CANARY_NAME
@@ -27,6 +26,7 @@ from baton_cli.options import (
     TargetOpt,
     WorkflowOpt,
     console,
+    escape,
     exit_codes,
     load_config,
 )

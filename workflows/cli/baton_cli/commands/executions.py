@@ -8,7 +8,6 @@ import os
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from baton_cli.options import (
@@ -18,6 +17,7 @@ from baton_cli.options import (
     TargetOpt,
     WorkflowOpt,
     console,
+    escape,
     exit_codes,
     format_duration,
     format_when,

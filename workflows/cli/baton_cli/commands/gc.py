@@ -8,13 +8,12 @@ import time
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from baton.config import load_settings
 from baton.errors import ConfigError
 from baton.garbage import DEFAULT_WINDOW, checked_window, human, parse_window, sweep
 from baton.storage import open_storage
-from baton_cli.options import DatasetOpt, check_dataset, console, exit_codes
+from baton_cli.options import DatasetOpt, check_dataset, console, escape, exit_codes
 
 SHOWN = 20  # files listed by name; the totals cover all of them
 

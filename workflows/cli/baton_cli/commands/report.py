@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from baton.config import Settings
 from baton.errors import BatonError, ExitCode
@@ -18,6 +17,7 @@ from baton_cli.options import (
     TargetOpt,
     WorkflowOpt,
     console,
+    escape,
     exit_codes,
     load_config,
 )

@@ -8,7 +8,6 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from baton import datasets
 from baton.config import Settings
@@ -27,6 +26,7 @@ from baton_cli.options import (
     WorkflowOpt,
     check_dataset,
     console,
+    escape,
     exit_codes,
     follow_execution,
     load_config,

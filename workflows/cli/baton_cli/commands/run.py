@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Literal
 
@@ -51,7 +52,7 @@ def with_iam(
     """Settings and environment with `--iam` applied (unchanged when it is not given)."""
     if iam is None:
         return settings, dict(environ)
-    return settings.model_copy(update={"twin_iam": iam}), {**environ, "BATON_TWIN_IAM": iam}
+    return replace(settings, twin_iam=iam), {**environ, "BATON_TWIN_IAM": iam}
 
 
 def run_cmd(

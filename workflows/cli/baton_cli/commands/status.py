@@ -10,7 +10,6 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from baton.config import load_settings
 from baton.dates import date_option
@@ -97,9 +96,9 @@ def print_status(
     storage: Storage, name: str, dates: Sequence[date], *, verify: bool = False
 ) -> None:
     """The status grid of `dates` as a table, then the totals (and what is damaged)."""
-    from baton import datasets  # the registry imports polars: only when a grid is drawn
+    from rich.table import Table  # rich only when a grid is drawn (not for --help or --json)
 
-    grid = status_grid(storage, datasets.get(name), dates, verify=verify)
+    grid = status_grid(storage, name, dates, verify=verify)
     table = Table("date", *STEPS, title=f"{name} in {storage.root}")
     for row in grid:
         table.add_row(row.day.isoformat(), *(_status_text(row, s) for s in STEPS))
@@ -157,9 +156,7 @@ def status_cmd(
         else:
             dates = date_range(day, start, end)
         if as_json:
-            from baton import datasets  # (polars) only when the grid is computed
-
-            grid = status_grid(storage, datasets.get(name), dates, verify=verify)
+            grid = status_grid(storage, name, dates, verify=verify)
             typer.echo(json.dumps(status_json(storage.root, name, grid), indent=2))
             return
         print_status(storage, name, dates, verify=verify)

@@ -16,12 +16,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from baton.config import load_settings
 from baton.errors import BatonError, ConfigError
 from baton_cli.exit_codes import OperatorExit
-from baton_cli.options import ProjectOpt, RegionOpt, TargetOpt, console, exit_codes, load_config
+from baton_cli.options import (
+    ProjectOpt,
+    RegionOpt,
+    TargetOpt,
+    console,
+    escape,
+    exit_codes,
+    load_config,
+)
 from baton_engine import DefinitionError, EngineError, check_source
 from baton_twin.connector_names import GET_OBJECT, RUN_JOB
 

@@ -7,10 +7,10 @@ here reads the environment on import.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
+from baton import typed_record
 from baton.errors import ConfigError
 from baton.jobs import JOB_PREFIX
 
@@ -28,10 +28,9 @@ SOURCES = {
 }
 
 
-class OpsConfig(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class OpsConfig:
     """Where `baton run|backfill|rerun|executions` act: the local twin or a GCP deployment."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     target: Kind = "local"
     gcp_project: str | None = None
@@ -40,6 +39,9 @@ class OpsConfig(BaseModel):
     job_prefix: str = JOB_PREFIX  # Cloud Run job name = prefix + step (infra: `<name>-<step>`)
     workflows_endpoint: str | None = None  # Workflow Executions API (gRPC host:port) for tests
     run_endpoint: str | None = None  # Cloud Run Admin API root (REST) for tests
+
+    def __post_init__(self) -> None:
+        typed_record.validate(self)
 
     @property
     def project(self) -> str:
@@ -83,13 +85,17 @@ def load_ops_config(
     if "gcp_project" not in values and environ.get("GOOGLE_CLOUD_PROJECT"):
         values["gcp_project"] = environ["GOOGLE_CLOUD_PROJECT"]
     values |= {k: v for k, v in (overrides or {}).items() if v is not None}
-    try:
-        return OpsConfig(**values)
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{' / '.join(reversed(SOURCES[str(e['loc'][0])]))}: {e['msg']}"
-            if e["loc"] and str(e["loc"][0]) in SOURCES
-            else e["msg"]
-            for e in err.errors()
+    unknown = sorted(set(values) - set(SOURCES))
+    if unknown:
+        raise ConfigError(
+            f"invalid configuration: unknown settings {', '.join(unknown)}",
+            reason="invalid_setting",
         )
-        raise ConfigError(f"invalid configuration: {problems}", reason="invalid_setting") from err
+    try:
+        return OpsConfig(**values)  # type: ignore[arg-type]
+    except typed_record.RecordError as err:
+        field = str(err.loc[0]) if err.loc else ""
+        where = " / ".join(reversed(SOURCES[field])) if field in SOURCES else "settings"
+        raise ConfigError(
+            f"invalid configuration: {where}: {err.msg}", reason="invalid_setting"
+        ) from err

@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import json
 import socket
-import urllib.error
 import urllib.parse
-import urllib.request
-from email.message import Message
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baton_engine.errors import WorkflowError, fail
 from baton_engine.expr.values import from_json, to_json_text, type_name
 from baton_engine.stdlib.registry import Table
 from baton_limits import WORKFLOW_HTTP_DEFAULT_TIMEOUT_S, WORKFLOW_HTTP_TIMEOUT_S
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 TABLE = Table()
 builtin = TABLE.function
@@ -169,6 +169,10 @@ def request(
     ca_certificate: Any = None,
 ) -> dict[str, Any]:
     """One HTTP request; the response map or a documented error."""
+    # Imported here (with ssl and http.client): checking a workflow needs no HTTP client.
+    import urllib.error
+    import urllib.request
+
     sent, seconds = _checked(method, headers, auth, timeout, private_service_name, ca_certificate)
     data = _encode_body(body, sent)
     req = urllib.request.Request(_url(url, query), data=data, headers=sent, method=method.upper())
