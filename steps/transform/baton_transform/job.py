@@ -5,7 +5,7 @@ from __future__ import annotations
 from baton.contract import PartitionContext
 from baton.errors import ConfigError
 from baton.manifest import FileEntry, Manifest
-from baton.parquet import detach_strings, schema_of, write_parquet
+from baton.parquet import detach_strings, write_parquet
 from baton.references import load_references
 from baton.step import Output, Partition, StepPlan, read_upstream
 from baton_transform.core import DUPLICATE_KEY, conform, split_repeats
@@ -24,7 +24,7 @@ class Transform:
     def _execute(self, part: Partition, raw: Manifest, refs: dict) -> Output:
         dataset = part.dataset
         source = part.storage.scan_parquet([f.key for f in raw.files])
-        staged, problems = conform(
+        staged, schema, problems = conform(
             dataset.transform(source, PartitionContext(part.day, refs)), dataset.contract
         )
         if problems:
@@ -46,7 +46,7 @@ class Transform:
             quarantine=rejected,
             rows_quarantined=dropped,
             quarantine_reasons={DUPLICATE_KEY: dropped} if dropped else {},
-            schema=schema_of(staged),
+            schema={name: str(dtype) for name, dtype in schema.items()},
         )
 
     def _drop_repeats(
