@@ -6,7 +6,7 @@ from baton.contract import PartitionContext
 from baton.errors import ConfigError
 from baton.manifest import FileEntry, Manifest
 from baton.parquet import detach_strings, write_parquet
-from baton.references import load_references
+from baton.references import ReferenceCache, load_references
 from baton.step import Output, Partition, StepPlan, read_upstream
 from baton_transform.core import DUPLICATE_KEY, conform, split_repeats
 
@@ -16,9 +16,13 @@ class Transform:
 
     name = "transform"
 
+    def __init__(self) -> None:
+        # A task's dates share the reference tables while they are unchanged.
+        self._references = ReferenceCache()
+
     def plan(self, part: Partition) -> StepPlan:
         raw, raw_ref = read_upstream(part)
-        refs, ref_inputs = load_references(part.storage, part.dataset)
+        refs, ref_inputs = load_references(part.storage, part.dataset, self._references)
         return StepPlan([raw_ref, *ref_inputs], lambda: self._execute(part, raw, refs), reads=[raw])
 
     def _execute(self, part: Partition, raw: Manifest, refs: dict) -> Output:
