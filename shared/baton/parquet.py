@@ -29,8 +29,8 @@ HANDOFF: dict[str, Any] = {
 """The `sink_parquet` options of every file a step writes (docs/benchmarks.md has what each
 costs). zstd: a BigQuery load reads GZip, LZO, Snappy or ZSTD data blocks and not LZ4
 (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-parquet#parquet_compression),
-and snappy or no compression saved under 0.1 CPU-second per 650k-row file for files 20-25%
-larger. Row groups of ROW_GROUP_ROWS rows, for flat memory (that page advises row groups of
+and snappy or no compression saved at most 0.1 CPU-second per 650k-row file (none visible in
+a whole chain) for files 18-25% larger. Row groups of ROW_GROUP_ROWS rows, for flat memory (that page advises row groups of
 at least 16 MiB for load speed; ours are ~0.4 MiB, a trade for the 512 MiB jobs)."""
 
 
