@@ -70,7 +70,7 @@ def run(home: Path, day: date, database: Path) -> dict[str, int]:
     (landing,) = source.landing_keys(dataset.name, day)
     text = source.read(storage, landing).select(list(source.schema))
     good, unparsable = parse(text, source.schema, source.parse_options)
-    staged, problems = conform(dataset.transform(good, ctx), dataset.contract)
+    staged, _, problems = conform(dataset.transform(good, ctx), dataset.contract)
     assert not problems, problems
     # The one materialisation: every staged row in memory, the landing file parsed once.
     staged_rows, unparsable_rows = pl.collect_all([staged, unparsable], engine="streaming")

@@ -116,6 +116,7 @@ def main(argv: list[str]) -> int:
         for name in ("floor", "batched", "per_partition"):
             home = root / name
             shutil.copytree(template, home)
+            load_before = os.getloadavg()[0]
             if name == "floor":
                 results[name] = _floor(home, end)
             elif name == "batched":
@@ -123,6 +124,8 @@ def main(argv: list[str]) -> int:
             else:
                 mode = ("--mode", "per_partition", "--concurrency", "10")
                 results[name] = _backfill(home, last_pp, *mode)
+            # The 1-minute load average around each variant: a figure is read beside it.
+            results[name]["load"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
         same = {
             table: len(
                 {
@@ -157,11 +160,14 @@ def main(argv: list[str]) -> int:
         },
     }
     print(f"backfill of {START}..{end} ({report['machine']})")
-    print(f"{'variant':14} {'dates':>5} {'wall s':>8} {'cpu s':>8} {'procs':>6} {'peak MiB':>9}")
+    print(
+        f"{'variant':14} {'dates':>5} {'wall s':>8} {'cpu s':>8} {'procs':>6} {'peak MiB':>9}"
+        "  load before/after"
+    )
     for name, r in results.items():
         print(
             f"{name:14} {report['dates'][name]:5} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} "
-            f"{r['processes']:6} {r['peak_rss_mib']:9.0f}"
+            f"{r['processes']:6} {r['peak_rss_mib']:9.0f}  {r['load'][0]:.1f} / {r['load'][1]:.1f}"
         )
     print(f"batched / floor: {batched['wall_s'] / floor['wall_s']:.1f}x wall")
     print(f"identical rows: {report['identical_rows']}")

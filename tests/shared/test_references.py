@@ -9,7 +9,7 @@ import pytest
 
 from baton.datasets import flights
 from baton.errors import DataError
-from baton.references import load_references
+from baton.references import ReferenceCache, load_references
 from baton.storage import LocalStorage
 
 
@@ -44,3 +44,33 @@ def test_a_reference_table_without_a_needed_column_names_it(tmp_path: Path):
         DataError, match=r"reference table airlines .* lacks column\(s\) \['name'\]"
     ):
         load_references(storage, flights.DATASET)
+
+
+class CountingStorage(LocalStorage):
+    """A local lake that counts the CSV reads (each reference table parse is one)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.parsed: list[str] = []
+
+    def scan_csv(self, key: str, **options):
+        self.parsed.append(key)
+        return super().scan_csv(key, **options)
+
+
+def _land_references(storage: LocalStorage, airline: str) -> None:
+    storage.write_bytes(flights.AIRLINES.path, f"carrier,name\nAA,{airline}\n".encode())
+    storage.write_bytes(flights.AIRPORTS.path, b"faa,name,lat,lon,alt,tz,dst,tzone\n")
+
+
+def test_a_cache_reads_an_unchanged_table_once_and_a_changed_one_again(tmp_path: Path):
+    storage = CountingStorage(tmp_path)
+    _land_references(storage, "American")
+    cache = ReferenceCache()
+    first, inputs = load_references(storage, flights.DATASET, cache)
+    again, inputs_again = load_references(storage, flights.DATASET, cache)
+    assert again["airlines"] is first["airlines"] and inputs_again == inputs
+    assert sorted(storage.parsed) == [flights.AIRLINES.path, flights.AIRPORTS.path]
+    _land_references(storage, "American Airlines")
+    changed, _ = load_references(storage, flights.DATASET, cache)
+    assert changed["airlines"]["name"].to_list() == ["American Airlines"]

@@ -92,3 +92,17 @@ def test_a_partition_without_repeats_is_written_once(tmp_path: Path):
     assert only.name.endswith("-0000.parquet")  # the first write, not a rewrite
     assert pl.read_parquet(only)["k"].to_list() == [3, 1, 2]
     assert not list((tmp_path / "quarantine").rglob("transform-*.parquet"))
+
+
+def test_the_manifest_schema_is_the_staged_files_in_contract_order(tmp_path: Path):
+    # The transform's output columns in another order, plus a helper the contract drops.
+    def reordered(raw: pl.LazyFrame, ctx: PartitionContext) -> pl.LazyFrame:
+        return raw.select("v", "k", helper=pl.lit(1), day=pl.lit(ctx.day))
+
+    _run(tmp_path, _dataset(reordered), [3, 1, 2])
+    prefix = tmp_path / step_prefix("transform", "orders", DAY)
+    manifest = Manifest.model_validate_json((prefix / "_manifest.json").read_bytes())
+    (only,) = prefix.glob("*.parquet")
+    written = {name: str(dtype) for name, dtype in pl.read_parquet_schema(only).items()}
+    assert list(manifest.schema_.items()) == list(written.items())
+    assert list(written) == ["day", "k", "v"]

@@ -12,15 +12,20 @@ from baton.uniqueness import ROW, is_repeat, repeated_rows
 DUPLICATE_KEY = "duplicate_key"
 
 
-def conform(frame: pl.LazyFrame, contract: Contract) -> tuple[pl.LazyFrame, list[str]]:
-    """The frame in contract column order, and what keeps it from the contract's schema."""
+def conform(
+    frame: pl.LazyFrame, contract: Contract
+) -> tuple[pl.LazyFrame, pl.Schema, list[str]]:
+    """The frame in contract column order, its schema, and what keeps it from the contract's.
+
+    The schema is returned so callers need not resolve the plan again: resolving a dataset
+    transform's plan costs milliseconds (flights: ~5-10 ms, its time-zone expressions), as
+    much as transforming a small day's rows.
+    """
     # Resolved on a clone: a LazyFrame whose schema was collected streams its input later
     # with far more in flight (see baton.parquet.peek_schema).
-    schema = frame.clone().collect_schema()
-    problems = contract.schema_problems(
-        pl.Schema([(n, schema[n]) for n in contract.names if n in schema])
-    )
-    return frame.select([c for c in contract.names if c in schema]), problems
+    resolved = frame.clone().collect_schema()
+    schema = pl.Schema([(n, resolved[n]) for n in contract.names if n in resolved])
+    return frame.select(list(schema)), schema, contract.schema_problems(schema)
 
 
 def split_repeats(

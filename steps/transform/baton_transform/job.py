@@ -5,8 +5,8 @@ from __future__ import annotations
 from baton.contract import PartitionContext
 from baton.errors import ConfigError
 from baton.manifest import FileEntry, Manifest
-from baton.parquet import detach_strings, schema_of, write_parquet
-from baton.references import load_references
+from baton.parquet import detach_strings, write_parquet
+from baton.references import ReferenceCache, load_references
 from baton.step import Output, Partition, StepPlan, read_upstream
 from baton_transform.core import DUPLICATE_KEY, conform, split_repeats
 
@@ -16,15 +16,19 @@ class Transform:
 
     name = "transform"
 
+    def __init__(self) -> None:
+        # A task's dates share the reference tables while they are unchanged.
+        self._references = ReferenceCache()
+
     def plan(self, part: Partition) -> StepPlan:
         raw, raw_ref = read_upstream(part)
-        refs, ref_inputs = load_references(part.storage, part.dataset)
+        refs, ref_inputs = load_references(part.storage, part.dataset, self._references)
         return StepPlan([raw_ref, *ref_inputs], lambda: self._execute(part, raw, refs), reads=[raw])
 
     def _execute(self, part: Partition, raw: Manifest, refs: dict) -> Output:
         dataset = part.dataset
         source = part.storage.scan_parquet([f.key for f in raw.files])
-        staged, problems = conform(
+        staged, schema, problems = conform(
             dataset.transform(source, PartitionContext(part.day, refs)), dataset.contract
         )
         if problems:
@@ -46,7 +50,7 @@ class Transform:
             quarantine=rejected,
             rows_quarantined=dropped,
             quarantine_reasons={DUPLICATE_KEY: dropped} if dropped else {},
-            schema=schema_of(staged),
+            schema={name: str(dtype) for name, dtype in schema.items()},
         )
 
     def _drop_repeats(

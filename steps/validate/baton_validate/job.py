@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from baton.contract import PartitionContext
 from baton.manifest import Manifest
 from baton.parquet import peek_schema, reason_counts, schema_of, write_with_quarantine
-from baton.references import load_references
+from baton.references import ReferenceCache, load_references
 from baton.step import Output, Partition, StepPlan, read_upstream
 from baton.uniqueness import repeated_rows
 from baton_validate.core import checks, split
@@ -18,9 +18,13 @@ class Validate:
 
     name = "validate"
 
+    def __init__(self) -> None:
+        # A task's dates share the reference tables while they are unchanged.
+        self._references = ReferenceCache()
+
     def plan(self, part: Partition) -> StepPlan:
         staged, staged_ref = read_upstream(part)
-        refs, ref_inputs = load_references(part.storage, part.dataset)
+        refs, ref_inputs = load_references(part.storage, part.dataset, self._references)
         return StepPlan(
             [staged_ref, *ref_inputs], lambda: self._execute(part, staged, refs), reads=[staged]
         )

@@ -23,16 +23,17 @@ def test_conform_orders_columns_as_the_contract_and_drops_helpers():
             "carrier": pl.String(),
         },
     )
-    conformed, problems = conform(frame, CONTRACT)
+    conformed, schema, problems = conform(frame, CONTRACT)
     assert problems == []
     assert conformed.collect_schema().names() == ["carrier", "flight", "n"]
+    assert schema == conformed.collect_schema()
 
 
 def test_conform_reports_missing_and_mistyped_columns():
     frame = pl.LazyFrame(
         {"carrier": ["AA"], "flight": [5]}, schema={"carrier": pl.String(), "flight": pl.Int64()}
     )
-    _, problems = conform(frame, CONTRACT)
+    _, _, problems = conform(frame, CONTRACT)
     assert problems == ["column 'flight' is Int64, contract says Int32", "column 'n' is missing"]
 
 
