@@ -13,17 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from baton import typed_record
 from baton.errors import DataError
 from baton.lake import manifest_key
 from baton.storage import Storage
+from baton.typed_record import Record, RecordError
 
 FORMAT_VERSION = 1
 _NATURAL = {"ge": 0}
 
 
 @dataclass(frozen=True, kw_only=True)
-class FileEntry:
+class FileEntry(Record):
     """One data file a manifest commits."""
 
     key: str
@@ -31,23 +31,17 @@ class FileEntry:
     bytes: int = field(metadata=_NATURAL)
     digest: str = ""  # the store's content digest when written ("" in older manifests)
 
-    def __post_init__(self) -> None:
-        typed_record.validate(self)
-
 
 @dataclass(frozen=True, kw_only=True)
-class InputRef:
+class InputRef(Record):
     """One input a step read: an upstream manifest or a source object, with its digest."""
 
     key: str
     digest: str
 
-    def __post_init__(self) -> None:
-        typed_record.validate(self)
-
 
 @dataclass(frozen=True, kw_only=True)
-class Manifest:
+class Manifest(Record):
     """The commit of one step's output for one partition. Its JSON layout (field order, names,
     formats) is the one the pydantic model before it wrote, so old commits keep their digests."""
 
@@ -72,22 +66,9 @@ class Manifest:
     duration_s: float
     extra: dict[str, object] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        typed_record.validate(self)
-
-    def to_bytes(self) -> bytes:
-        """The exact bytes committed (and digested by downstream steps)."""
-        return typed_record.dump(self)
-
-    @classmethod
-    def from_bytes(cls, data: bytes | str) -> Manifest:
-        """The manifest in the JSON `data`; typed_record.RecordError naming the field when it is
-        not one (`parse_manifest` turns that into the DataError readers report)."""
-        return typed_record.parse(cls, data)
-
 
 @dataclass(frozen=True, kw_only=True)
-class AttemptRecord:
+class AttemptRecord(Record):
     """How the latest attempt of a step for a partition ended."""
 
     dataset: str
@@ -107,18 +88,6 @@ class AttemptRecord:
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     inputs: tuple[InputRef, ...] = ()  # what the attempt planned to read (empty: failed first)
     code_version: str = ""
-
-    def __post_init__(self) -> None:
-        typed_record.validate(self)
-
-    def to_bytes(self) -> bytes:
-        """The record as written to `_attempt.json`."""
-        return typed_record.dump(self)
-
-    @classmethod
-    def from_bytes(cls, data: bytes | str) -> AttemptRecord:
-        """The attempt record in the JSON `data`; typed_record.RecordError when it is not one."""
-        return typed_record.parse(cls, data)
 
 
 def digest(data: bytes) -> str:
@@ -147,7 +116,7 @@ def parse_manifest(storage: Storage, key: str, data: bytes) -> tuple[Manifest, s
     """The manifest in `data` (read from `key`) and its digest; DataError when corrupt."""
     try:
         return Manifest.from_bytes(data), digest(data)
-    except typed_record.RecordError as err:
+    except RecordError as err:
         raise DataError(
             f"manifest {storage.uri(key)} is corrupt ({err.where}: {err.msg}); rerun the step "
             "that wrote it with --force",
@@ -226,7 +195,7 @@ def read_attempt(storage: Storage, key: str) -> AttemptRecord | None:
     """The latest attempt record at `key`, or None (also when unreadable: it is advisory)."""
     try:
         return AttemptRecord.from_bytes(storage.read_bytes(key))
-    except (FileNotFoundError, typed_record.RecordError):
+    except (FileNotFoundError, RecordError):
         return None
 
 

@@ -23,7 +23,7 @@ from dataclasses import MISSING, fields, is_dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, Literal, Self, TypeVar, Union
 
 T = TypeVar("T")
 _NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
@@ -249,27 +249,21 @@ def float_text(number: float) -> str:
 
 def _emit(value: Any, indent: str, out: list[str]) -> None:
     if isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        inner = indent + "  "
-        out.append("{")
-        for i, (key, item) in enumerate(value.items()):
-            out.append(f"{',' if i else ''}\n{inner}{_encode_string(key)}: ")
-            _emit(item, inner, out)
-        out.append(f"\n{indent}}}")
+        items, brackets = [(f"{_encode_string(k)}: ", v) for k, v in value.items()], "{}"
     elif isinstance(value, list):
-        if not value:
-            out.append("[]")
-            return
-        inner = indent + "  "
-        out.append("[")
-        for i, item in enumerate(value):
-            out.append(f"{',' if i else ''}\n{inner}")
-            _emit(item, inner, out)
-        out.append(f"\n{indent}]")
+        items, brackets = [("", v) for v in value], "[]"
     else:
         out.append(_scalar_text(value))
+        return
+    if not items:
+        out.append(brackets)
+        return
+    inner = indent + "  "
+    out.append(brackets[0])
+    for i, (label, item) in enumerate(items):
+        out.append(f"{',' if i else ''}\n{inner}{label}")
+        _emit(item, inner, out)
+    out.append(f"\n{indent}{brackets[1]}")
 
 
 def _scalar_text(value: Any) -> str:
@@ -291,3 +285,20 @@ def dump(record: Any) -> bytes:
     out: list[str] = []
     _emit(plain(record), "", out)
     return "".join(out).encode()
+
+
+class Record:
+    """A base for the frozen dataclasses that are records: checked when built (`validate`),
+    written as pydantic wrote them (`to_bytes`), read back from JSON (`from_bytes`)."""
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_bytes(self) -> bytes:
+        """The record's exact bytes (what downstream steps digest, for a manifest)."""
+        return dump(self)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> Self:
+        """The record in the JSON `data`; RecordError naming the field when it is not one."""
+        return parse(cls, data)
