@@ -339,17 +339,29 @@ class _Builder:
             self.issue(path, "empty step: give it assign, call, switch, for, ... or next")
         return getattr(self, f"_{kind}")(name, path, nxt, body)
 
+    def entries(self, items: Any, path: str, shape: str, most: int, over: str) -> list[Any]:
+        """The entries of a step's list (assign, switch): `shape` is the issue when it is not a
+        non-empty list (then none), `over` (with `{}` for the limit) when it has more than
+        `most`."""
+        if not isinstance(items, list) or not items:
+            self.issue(path, shape)
+            return []
+        if len(items) > most:
+            self.issue(path, f"{len(items)} {over.format(most)}")
+        return items
+
     def _next(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
         return WorkflowStep(name, path, nxt)
 
     def _assign(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
-        items = body["assign"]
         step = AssignStep(name, path, nxt)
-        if not isinstance(items, list) or not items:
-            self.issue(path, "assign must be a non-empty list of `- name: value` entries")
-            return step
-        if len(items) > MAX_ASSIGNMENTS:
-            self.issue(path, f"{len(items)} assignments; at most {MAX_ASSIGNMENTS} per step")
+        items = self.entries(
+            body["assign"],
+            path,
+            "assign must be a non-empty list of `- name: value` entries",
+            MAX_ASSIGNMENTS,
+            "assignments; at most {} per step",
+        )
         for i, item in enumerate(items):
             where = f"{path}/assign[{i}]"
             if not isinstance(item, dict) or len(item) != 1:
@@ -380,13 +392,14 @@ class _Builder:
         return CallStep(name, path, nxt, function=function, args=tpl, result=result)
 
     def _switch(self, name: str, path: str, nxt: str | None, body: dict[str, Any]) -> WorkflowStep:
-        items = body["switch"]
         step = SwitchStep(name, path, nxt)
-        if not isinstance(items, list) or not items:
-            self.issue(path, "switch must be a non-empty list of conditions")
-            return step
-        if len(items) > MAX_CONDITIONS:
-            self.issue(path, f"{len(items)} conditions; at most {MAX_CONDITIONS} per switch")
+        items = self.entries(
+            body["switch"],
+            path,
+            "switch must be a non-empty list of conditions",
+            MAX_CONDITIONS,
+            "conditions; at most {} per switch",
+        )
         for i, item in enumerate(items):
             where = f"{path}/condition[{i}]"
             if not isinstance(item, dict) or "condition" not in item:
