@@ -8,8 +8,8 @@ each on a fresh copy of the same seeded lake, in one run:
   machine, and says so),
 - floor: `bench.fused_year`, the steps' own pure functions for every date in one process.
 
-Reports wall time, CPU seconds (the whole process tree), step processes started and the peak
-RSS of any one process, checks that the variants loaded identical warehouse rows (digest), and
+Reports wall time, CPU seconds (the whole process tree), step processes started, the peak
+RSS of any one process and, per step, the highest peak a task process of it reported, checks that the variants loaded identical warehouse rows (digest), and
 writes bench/results/year.json. Run: `python -m bench.year`.
 """
 
@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from baton.lake import STEPS
 from baton.storage import LocalStorage
 from baton_cli.demo import seed
 from bench.fingerprint import frame_digest
@@ -66,6 +67,24 @@ def _processes(home: Path) -> int:
     return sum(1 for _ in home.rglob("task-*.log"))
 
 
+def _peak_by_step(home: Path) -> dict[str, float]:
+    """The highest peak RSS (MiB) any task process of each step reported: the `peak_rss_mib` of
+    the summary lines in the task logs (a process's own high-water mark, `baton.taskrun`)."""
+    peaks: dict[str, float] = {}
+    for path in home.rglob("task-*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            if '"peak_rss_mib"' not in line:
+                continue
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line a step did not write (the runner's own notes)
+            step = event.get("step")
+            if event.get("message") in ("step finished", "step failed") and step:
+                peaks[step] = max(peaks.get(step, 0.0), float(event["peak_rss_mib"]))
+    return {step: peaks[step] for step in STEPS if step in peaks}
+
+
 def _backfill(home: Path, last: date, *extra: str) -> dict[str, Any]:
     argv = [sys.executable, "-m", "baton_cli", "backfill", "--start", START.isoformat()]
     argv += ["--end", last.isoformat(), *extra]
@@ -75,6 +94,7 @@ def _backfill(home: Path, last: date, *extra: str) -> dict[str, Any]:
         "cpu_s": round(used.cpu_s, 2),
         "peak_rss_mib": round(used.peak_rss_mib, 1),
         "processes": _processes(home),
+        "peak_rss_by_step_mib": _peak_by_step(home),
         "database": home / "warehouse.duckdb",
     }
 
@@ -169,6 +189,10 @@ def main(argv: list[str]) -> int:
             f"{name:14} {report['dates'][name]:5} {r['wall_s']:8.1f} {r['cpu_s']:8.1f} "
             f"{r['processes']:6} {r['peak_rss_mib']:9.0f}  {r['load'][0]:.1f} / {r['load'][1]:.1f}"
         )
+    for name, r in results.items():
+        if r.get("peak_rss_by_step_mib"):
+            peaks = ", ".join(f"{k} {v:.0f}" for k, v in r["peak_rss_by_step_mib"].items())
+            print(f"{name}: peak RSS per step process, MiB: {peaks}")
     print(f"batched / floor: {batched['wall_s'] / floor['wall_s']:.1f}x wall")
     print(f"identical rows: {report['identical_rows']}")
     print(f"targets: {report['targets']}")

@@ -45,6 +45,20 @@ def _dates(day: date | None, settings: Settings, task: TaskContext) -> list[date
     return shard(settings.dates, task.index, task.count)
 
 
+def peak_rss_mib(status: str = "/proc/self/status") -> float | None:
+    """This process's peak resident memory so far, in MiB: the kernel's high-water mark of its
+    own address space (`VmHWM`, which starts afresh at exec, unlike `ru_maxrss`, which a new
+    program inherits from the process that started it); None where there is no such file."""
+    try:
+        with open(status, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)  # the kernel writes kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _summary(part: Partition, result: Result, seconds: float) -> None:
     m = result.manifest
     fields: dict[str, object] = {
@@ -52,6 +66,9 @@ def _summary(part: Partition, result: Result, seconds: float) -> None:
         "exit_code": int(result.exit_code),
         "duration_s": round(seconds, 3),
     }
+    peak = peak_rss_mib()
+    if peak is not None:  # sizing a job's memory limit: the task's peak up to this date
+        fields["peak_rss_mib"] = peak
     if m is not None and result.outcome == "committed":
         fields |= {
             "rows_in": m.rows_in,

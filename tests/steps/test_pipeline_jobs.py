@@ -4,6 +4,7 @@ files, quarantine tolerance, batched mode, and the weather dataset through the s
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -208,6 +209,13 @@ def test_a_run_logs_json_lines_and_one_summary_line_with_the_accounting(lake, ca
         summary["rows_quarantined"],
     ) == ("committed", 842, 842, 0)
     assert summary["bytes_out"] > 0 and summary["duration_s"] >= 0
+    # This process's own high-water mark, in MiB (the test runner's, here: at least what a
+    # Python with polars loaded holds, and no more than the machine has).
+    assert (
+        50
+        < summary["peak_rss_mib"]
+        < os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
+    )
     assert summary["logging.googleapis.com/labels"] == {
         "step": "extract",
         "dataset": "flights",
