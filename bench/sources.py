@@ -3,8 +3,9 @@
 
 Sources: a landing CSV, NDJSON.gz and Parquet, `baton demo api` (5,000-row pages) and a
 PostgreSQL table (`baton demo db`'s server). Each extract runs `run_partition` of the extract
-step in a fresh process (bench/processes.py measures its wall, CPU and peak RSS), once on the day
-and once on a day twice its size (the RSS growth). Floors, also in fresh processes:
+step in a fresh process (bench/processes.py measures its wall, CPU and peak RSS), on the day and
+on a day twice its size (the RSS growth), with the floor, in `--rounds` interleaved rounds (3):
+the table has each figure's median. Floors, also in fresh processes:
 - files: the format decoded by polars and written as Parquet, untyped and unchecked (CSV
   `scan_csv` -> `sink_parquet`; NDJSON.gz gunzipped and `read_ndjson`; Parquet read and
   rewritten);
@@ -22,6 +23,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -33,7 +35,7 @@ from typing import Any
 import polars as pl
 
 from bench.landing import scaled_day, source_flights, write_landing, write_references
-from bench.processes import measure
+from bench.processes import Measurement, measure
 
 REPO = Path(__file__).resolve().parent.parent
 DAY, DAY_2X = date(2013, 6, 3), date(2013, 6, 4)
@@ -82,6 +84,7 @@ def extract_child(kind: str, day: date) -> int:
 
     plain_process()  # as the job's process entry: plain logs, rich never imported
     from baton.config import load_settings
+    from baton.lake import step_prefix
     from baton.parquet import bound_read_ahead
     from baton.step import Partition, new_run_id, run_partition
     from baton.storage import LocalStorage
@@ -93,6 +96,9 @@ def extract_child(kind: str, day: date) -> int:
     settings = load_settings({}, {"BATON_HOME": str(home)})
     task = TaskContext.from_env({})
     dataset = _dataset(kind)
+    # Every run reads the partition whole, as a first run does: an earlier round's commit
+    # would turn a watermarked source's run into a read of no changes.
+    shutil.rmtree(home / "lake" / step_prefix("extract", dataset.name, day), ignore_errors=True)
     part = Partition(
         "extract", dataset, day, LocalStorage(home / "lake"), settings, task, new_run_id(task)
     )
@@ -214,6 +220,9 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         "--out", type=Path, default=REPO / "bench" / "results" / "sources.json", help="JSON file"
     )
     parser.add_argument("--only", nargs="*", choices=KINDS, default=list(KINDS))
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved runs of each; the table has medians"
+    )
     return parser.parse_args(argv)
 
 
@@ -226,12 +235,26 @@ def _child(mode: str, kind: str, day: date) -> list[str]:
     return [sys.executable, "-m", "bench.sources", mode, kind, day.isoformat()]
 
 
-def _row(kind: str, env: dict[str, str]) -> dict[str, Any]:
-    floor = measure(_child("floor", kind, DAY), env)
-    one = measure(_child("extract", kind, DAY), env)
-    two = measure(_child("extract", kind, DAY_2X), env)
+def _median(runs: list[Measurement]) -> Measurement:
+    """Each figure's median over the runs (a process's peak RSS varies by some 30 MiB between
+    runs of the same input here, with polars' threads: one run's growth figure is noise)."""
+    return Measurement(
+        wall_s=statistics.median(m.wall_s for m in runs),
+        peak_rss_mib=statistics.median(m.peak_rss_mib for m in runs),
+        cpu_s=statistics.median(m.cpu_s for m in runs),
+    )
+
+
+def _row(kind: str, env: dict[str, str], rounds: int) -> dict[str, Any]:
+    runs: dict[str, list[Measurement]] = {"floor": [], "one": [], "two": []}
+    for _ in range(rounds):  # interleaved, so a busy spell touches all three alike
+        runs["floor"].append(measure(_child("floor", kind, DAY), env))
+        runs["one"].append(measure(_child("extract", kind, DAY), env))
+        runs["two"].append(measure(_child("extract", kind, DAY_2X), env))
+    floor, one, two = (_median(runs[k]) for k in ("floor", "one", "two"))
     return {
         "source": kind,
+        "rounds": rounds,
         "wall_s": round(one.wall_s, 2),
         "cpu_s": round(one.cpu_s, 2),
         "peak_rss_mib": round(one.peak_rss_mib),
@@ -248,7 +271,8 @@ def _row(kind: str, env: dict[str, str]) -> dict[str, Any]:
 def table(rows: Sequence[dict[str, Any]], day_rows: int) -> str:
     """The per-source table, with the targets met or not."""
     lines = [
-        f"extract per source, {day_rows:,} rows (rows/s at 1x; growth: peak RSS at 2x vs 1x)",
+        f"extract per source, {day_rows:,} rows, medians of interleaved rounds (rows/s at 1x; "
+        "growth: peak RSS at 2x vs 1x)",
         f"{'source':<10} {'wall s':>7} {'cpu s':>6} {'rows/s':>9} {'RSS MiB':>8} "
         f"{'floor s':>8} {'ratio':>6} {'cpu ratio':>9} {'2x RSS':>7} {'growth':>7}  targets",
     ]
@@ -311,7 +335,7 @@ def main(argv: list[str]) -> int:
             )
             rows = []
             for kind in args.only:
-                rows.append(_row(kind, env))
+                rows.append(_row(kind, env, args.rounds))
                 print(table(rows[-1:], args.rows).splitlines()[-1], flush=True)
         report = {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
