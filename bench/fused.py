@@ -1,10 +1,11 @@
 """The lower bound for a multi-process chain: extract, transform, validate and load fused into
 one polars process, with no Parquet between them.
 
-It reuses the steps' own pure functions (parse, the dataset transform, conform, the dedupe,
-the contract checks, the mart) on the same landing file, holds the staged partition in memory
-once, writes the three quarantine files, and inserts the valid rows and the mart straight
-from memory into a DuckDB table declared exactly as load declares it. Run as
+It reuses the steps' own pure functions (parse, the dataset transform, conform, the contract
+checks with their uniqueness pass, the mart) on the same landing file, holds the staged
+partition in memory once, writes the two quarantine files, and inserts the valid rows and the
+mart straight from memory into a DuckDB table declared exactly as load declares it, in a
+DuckDB instance set up as load's. Run as
 `python -m bench.fused BATON_HOME YYYY-MM-DD DATABASE`.
 """
 
@@ -25,10 +26,10 @@ from baton.references import load_references
 from baton.storage import LocalStorage
 from baton.uniqueness import repeated_rows
 from baton.warehouse import TableSpec
-from baton.warehouse.duckdb_warehouse import create_table_sql
+from baton.warehouse.duckdb_warehouse import SESSION_SETTINGS, create_table_sql
 from baton_extract.core import parse
 from baton_load.core import build_mart
-from baton_transform.core import conform, split_repeats
+from baton_transform.core import conform
 from baton_validate.core import checks, split
 
 RUN_ID = "fused"
@@ -74,25 +75,21 @@ def run(home: Path, day: date, database: Path) -> dict[str, int]:
     assert not problems, problems
     # The one materialisation: every staged row in memory, the landing file parsed once.
     staged_rows, unparsable_rows = pl.collect_all([staged, unparsable], engine="streaming")
-    first, later = split_repeats(staged_rows.lazy(), dataset.key)
-    first_rows = first.collect()
     rules = checks(
         dataset.contract,
         ctx,
         dataset.destination.partition_column,
-        repeated_rows(first_rows.lazy(), dataset.key),
+        repeated_rows(staged_rows.lazy(), dataset.key),
     )
-    valid, rejected = split(first_rows.lazy(), dataset.contract, rules, RUN_ID, datetime.now(UTC))
-    frames = [valid, rejected] + ([later] if later is not None else [])
-    valid_rows, rejected_rows, *later_rows = pl.collect_all(frames)
+    valid, rejected = split(staged_rows.lazy(), dataset.contract, rules, RUN_ID, datetime.now(UTC))
+    valid_rows, rejected_rows = pl.collect_all([valid, rejected])
     out = home / "fused"
     out.mkdir(parents=True, exist_ok=True)
     for name, rows in (("extract", unparsable_rows), ("validate", rejected_rows)):
         rows.write_parquet(out / f"quarantine-{name}.parquet")
-    for rows in later_rows:
-        rows.write_parquet(out / "quarantine-transform.parquet")
     (mart,) = dataset.marts
     with duckdb.connect(str(database)) as con:
+        con.execute(SESSION_SETTINGS)
         loaded = replace_partition(
             con,
             TableSpec.of_dataset(dataset),
@@ -108,9 +105,7 @@ def run(home: Path, day: date, database: Path) -> dict[str, int]:
     return {
         "landed": staged_rows.height + unparsable_rows.height,
         "loaded": loaded,
-        "quarantined": unparsable_rows.height
-        + sum(r.height for r in later_rows)
-        + rejected_rows.height,
+        "quarantined": unparsable_rows.height + rejected_rows.height,
     }
 
 

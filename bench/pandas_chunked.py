@@ -315,8 +315,10 @@ def _process(
     hashes = pd.util.hash_pandas_object(staged[KEY], index=False).to_numpy()
     repeat = pd.Series(hashes).duplicated().to_numpy() | np.isin(hashes, np.concatenate(seen))
     seen.append(hashes[~repeat])
-    later = staged[repeat].assign(_reasons=[["duplicate_key"]] * int(repeat.sum()))
-    _quarantine(con, "transform", later)
+    # As validate's key_unique rule (chain: transform stages every row, validate rejects
+    # the later rows of a key).
+    later = staged[repeat].assign(_reasons=[["key_unique"]] * int(repeat.sum()))
+    _quarantine(con, "validate", later)
     _count(totals, later)
     staged = staged[~repeat]
     broken = failures(staged, refs, day)

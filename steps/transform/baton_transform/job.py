@@ -1,18 +1,23 @@
-"""Transform's I/O sequence: read the raw commit and references, transform, dedupe, write."""
+"""Transform's I/O sequence: read the raw commit and references, transform, write."""
 
 from __future__ import annotations
 
 from baton.contract import PartitionContext
 from baton.errors import ConfigError
-from baton.manifest import FileEntry, Manifest
-from baton.parquet import detach_strings, write_parquet
+from baton.manifest import Manifest
+from baton.parquet import write_parquet
 from baton.references import ReferenceCache, load_references
 from baton.step import Output, Partition, StepPlan, read_upstream
-from baton_transform.core import DUPLICATE_KEY, conform, split_repeats
+from baton_transform.core import conform
 
 
 class Transform:
-    """Raw -> staged."""
+    """Raw -> staged: one pass, every row written once.
+
+    Rows whose key repeats an earlier row's stay in the staged file: validate's `key_unique`
+    rule quarantines them, from the one uniqueness pass the partition needs (a second pass
+    here would rewrite the staged file on every day with a repeat).
+    """
 
     name = "transform"
 
@@ -37,36 +42,13 @@ class Transform:
                 + "; ".join(problems),
                 reason="transform_contract_mismatch",
             )
-        # One pass writes every staged row; the repeats are then found from the written file
-        # (its order is fixed, and hashing four key columns of Parquet is far cheaper than
-        # re-running the transform), and only a partition that has some is rewritten.
-        (everything,) = write_parquet(part.storage, [(staged, part.data_key())])
-        written, rejected = self._drop_repeats(part, everything)
-        dropped = sum(f.rows for f in rejected)
+        (written,) = write_parquet(part.storage, [(staged, part.data_key())])
         return Output(
             files=[written],
             rows_in=raw.rows_out,
             rows_out=written.rows,
-            quarantine=rejected,
-            rows_quarantined=dropped,
-            quarantine_reasons={DUPLICATE_KEY: dropped} if dropped else {},
             schema={name: str(dtype) for name, dtype in schema.items()},
         )
-
-    def _drop_repeats(
-        self, part: Partition, everything: FileEntry
-    ) -> tuple[FileEntry, list[FileEntry]]:
-        """`everything` split into its first row per key and (to quarantine) the later rows;
-        unchanged when no key repeats."""
-        first, later = split_repeats(part.storage.scan_parquet([everything.key]), part.dataset.key)
-        if later is None:
-            return everything, []
-        # Two runs, not one with two sinks: a second read of the staged file costs less than
-        # the memory two pipelines over one scan hold.
-        (written,) = write_parquet(part.storage, [(first, part.data_key(part=1))])
-        (rejected,) = write_parquet(part.storage, [(detach_strings(later), part.quarantine_key())])
-        part.storage.delete(everything.key)
-        return written, [rejected]
 
 
 STEP = Transform()

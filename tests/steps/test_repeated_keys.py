@@ -1,5 +1,6 @@
-"""Transform writes every staged row in one pass and splits repeated keys off the written file,
-so the dedupe is right even for a transform whose row order changes from run to run."""
+"""Repeated keys: transform stages every row in one write, and validate's key_unique rule
+quarantines the later rows of a key, from the staged file's fixed order, so the dedupe is
+right even for a transform whose row order changes from run to run."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from baton.config import Settings
-from baton.contract import Column, Contract, PartitionContext
+from baton.contract import REASONS, Column, Contract, PartitionContext
 from baton.dataset import CsvSource, Dataset, Destination
 from baton.lake import step_prefix
 from baton.manifest import Manifest
@@ -17,8 +18,9 @@ from baton.step import Partition, run_partition
 from baton.storage import LocalStorage
 from baton.task import TaskContext
 from baton_extract.job import STEP as EXTRACT
-from baton_transform.core import DUPLICATE_KEY, REASONS
 from baton_transform.job import STEP as TRANSFORM
+from baton_validate.core import KEY_UNIQUE
+from baton_validate.job import STEP as VALIDATE
 
 DAY = date(2013, 1, 2)
 CONTRACT = Contract(
@@ -48,49 +50,58 @@ def _dataset(transform=_shuffled) -> Dataset:
     )
 
 
-def _run(root: Path, dataset: Dataset, keys: list[int]) -> Partition:
+def _run(root: Path, dataset: Dataset, keys: list[int]) -> None:
     storage = LocalStorage(root)
     path = root / "landing" / "orders" / f"{DAY.isoformat()}.csv"
     path.parent.mkdir(parents=True)
     pl.DataFrame({"k": keys, "v": [f"value {k}" for k in keys]}).write_csv(path)
     settings = Settings(home=root)
-    for step in (EXTRACT, TRANSFORM):
+    for step in (EXTRACT, TRANSFORM, VALIDATE):
         part = Partition(
             step.name, dataset, DAY, storage, settings, TaskContext(), f"r-{step.name}"
         )
         assert run_partition(step, part).outcome == "committed"
-    return part
 
 
-def test_every_key_is_staged_once_and_every_repeat_quarantined(tmp_path: Path):
+def _manifest(root: Path, step: str) -> Manifest:
+    return Manifest.from_bytes(
+        (root / step_prefix(step, "orders", DAY) / "_manifest.json").read_bytes()
+    )
+
+
+def _rows(root: Path, step: str) -> pl.DataFrame:
+    return pl.read_parquet(list((root / step_prefix(step, "orders", DAY)).glob("*.parquet")))
+
+
+def test_every_key_is_validated_once_and_every_repeat_quarantined(tmp_path: Path):
     keys = list(range(4000)) + list(range(0, 4000, 4))  # 1000 re-delivered rows at the end
-    part = _run(tmp_path, _dataset(), keys)
-    prefix = tmp_path / step_prefix("transform", "orders", DAY)
-    staged = pl.read_parquet(list(prefix.glob("*.parquet")))
-    quarantined = pl.read_parquet(list((tmp_path / "quarantine").rglob("transform-*.parquet")))
-    assert sorted(staged["k"].to_list()) == list(range(4000))
+    _run(tmp_path, _dataset(), keys)
+    assert _rows(tmp_path, "transform").height == 5000
+    quarantined = pl.read_parquet(list((tmp_path / "quarantine").rglob("validate-*.parquet")))
+    assert sorted(_rows(tmp_path, "validate")["k"].to_list()) == list(range(4000))
     assert sorted(quarantined["k"].to_list()) == list(range(0, 4000, 4))
-    assert quarantined[REASONS].to_list() == [[DUPLICATE_KEY]] * 1000
-    assert part.storage.stat(f"{step_prefix('transform', 'orders', DAY)}/_manifest.json")
+    assert quarantined[REASONS].to_list() == [[KEY_UNIQUE]] * 1000
 
 
-def test_the_manifest_names_the_only_staged_file_and_counts_the_repeats(tmp_path: Path):
+def test_the_first_row_of_a_key_in_the_staged_order_is_the_one_kept(tmp_path: Path):
+    _run(tmp_path, _dataset(lambda raw, ctx: raw.with_columns(day=pl.lit(ctx.day))), [1, 2, 1])
+    assert _rows(tmp_path, "validate")["v"].to_list() == ["value 1", "value 2"]
+
+
+def test_the_manifests_count_the_repeats_where_they_are_quarantined(tmp_path: Path):
     _run(tmp_path, _dataset(), [1, 2, 3, 2, 1])
-    prefix = tmp_path / step_prefix("transform", "orders", DAY)
-    manifest = Manifest.from_bytes((prefix / "_manifest.json").read_bytes())
-    assert [f.key.rsplit("/", 1)[1] for f in manifest.files] == [
-        p.name for p in prefix.glob("*.parquet")
-    ]
-    assert (manifest.rows_in, manifest.rows_out, manifest.rows_quarantined) == (5, 3, 2)
-    assert manifest.quarantine_reasons == {DUPLICATE_KEY: 2}
+    staged, validated = _manifest(tmp_path, "transform"), _manifest(tmp_path, "validate")
+    assert (staged.rows_in, staged.rows_out, staged.rows_quarantined) == (5, 5, 0)
+    assert (validated.rows_in, validated.rows_out, validated.rows_quarantined) == (5, 3, 2)
+    assert validated.quarantine_reasons == {KEY_UNIQUE: 2}
 
 
-def test_a_partition_without_repeats_is_written_once(tmp_path: Path):
-    _run(tmp_path, _dataset(lambda raw, ctx: raw.with_columns(day=pl.lit(ctx.day))), [3, 1, 2])
+def test_transform_writes_its_partition_once_and_quarantines_nothing(tmp_path: Path):
+    _run(tmp_path, _dataset(), [3, 1, 2, 1])
     prefix = tmp_path / step_prefix("transform", "orders", DAY)
     (only,) = prefix.glob("*.parquet")
-    assert only.name.endswith("-0000.parquet")  # the first write, not a rewrite
-    assert pl.read_parquet(only)["k"].to_list() == [3, 1, 2]
+    assert only.name.endswith("-0000.parquet")
+    assert [f.key.rsplit("/", 1)[1] for f in _manifest(tmp_path, "transform").files] == [only.name]
     assert not list((tmp_path / "quarantine").rglob("transform-*.parquet"))
 
 
@@ -100,9 +111,7 @@ def test_the_manifest_schema_is_the_staged_files_in_contract_order(tmp_path: Pat
         return raw.select("v", "k", helper=pl.lit(1), day=pl.lit(ctx.day))
 
     _run(tmp_path, _dataset(reordered), [3, 1, 2])
-    prefix = tmp_path / step_prefix("transform", "orders", DAY)
-    manifest = Manifest.from_bytes((prefix / "_manifest.json").read_bytes())
-    (only,) = prefix.glob("*.parquet")
+    (only,) = (tmp_path / step_prefix("transform", "orders", DAY)).glob("*.parquet")
     written = {name: str(dtype) for name, dtype in pl.read_parquet_schema(only).items()}
-    assert list(manifest.schema.items()) == list(written.items())
+    assert list(_manifest(tmp_path, "transform").schema.items()) == list(written.items())
     assert list(written) == ["day", "k", "v"]
