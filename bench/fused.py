@@ -26,7 +26,7 @@ from baton.references import load_references
 from baton.storage import LocalStorage
 from baton.uniqueness import repeated_rows
 from baton.warehouse import TableSpec
-from baton.warehouse.duckdb_warehouse import SESSION_SETTINGS, create_table_sql
+from baton.warehouse.duckdb_warehouse import DEFAULT_MEMORY_LIMIT, create_table_sql, start_instance
 from baton_extract.core import parse
 from baton_load.core import build_mart
 from baton_transform.core import conform
@@ -88,8 +88,7 @@ def run(home: Path, day: date, database: Path) -> dict[str, int]:
     for name, rows in (("extract", unparsable_rows), ("validate", rejected_rows)):
         rows.write_parquet(out / f"quarantine-{name}.parquet")
     (mart,) = dataset.marts
-    with duckdb.connect(str(database)) as con:
-        con.execute(SESSION_SETTINGS)
+    with start_instance(str(database), DEFAULT_MEMORY_LIMIT) as con:
         loaded = replace_partition(
             con,
             TableSpec.of_dataset(dataset),

@@ -150,3 +150,37 @@ def test_a_gs_lake_needs_the_bigquery_warehouse(tmp_path):
 )
 def test_duckdb_types_follow_the_contract(dtype, expected):
     assert duckdb_type(dtype) == expected
+
+
+def test_a_memory_limit_duckdb_does_not_take_is_a_configuration_error(tmp_path, storage):
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", storage, memory_limit="lots")
+    key = _put(storage, "a.parquet", _day(D1, "x"))
+    with pytest.raises(ConfigError, match="BATON_DUCKDB_MEMORY='lots' is not a memory size") as e:
+        warehouse.replace_partition(TABLE, D1, [key], 1)
+    assert e.value.reason == "invalid_setting"
+
+
+def test_a_partition_larger_than_the_memory_limit_rolls_back_naming_the_setting(
+    tmp_path, storage
+):
+    roomy = DuckDBWarehouse(tmp_path / "w.duckdb", storage)
+    roomy.replace_partition(TABLE, D1, [_put(storage, "a.parquet", _day(D1, "x"))], 1)
+    roomy.close()
+    shops = [f"shop number {i:09d} with a long name to fill memory" for i in range(400_000)]
+    key = _put(storage, "big.parquet", _day(D1, *shops))
+    tight = DuckDBWarehouse(tmp_path / "w.duckdb", storage, memory_limit="2MB")
+    with pytest.raises(ConfigError, match="needs more than BATON_DUCKDB_MEMORY=2MB") as caught:
+        tight.replace_partition(TABLE, D1, [key], len(shops))
+    assert caught.value.reason == "warehouse_memory"
+    tight.close()
+    assert _rows(roomy) == [(D1, "x")]
+
+
+def test_the_memory_limit_is_what_the_instance_runs_with(tmp_path, storage):
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", storage, memory_limit="96MB")
+    warehouse.replace_partition(TABLE, D1, [_put(storage, "a.parquet", _day(D1, "x"))], 1)
+    con = warehouse._instance
+    assert con is not None
+    (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    (ordered,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    assert (limit, ordered) == ("91.5 MiB", False)

@@ -80,7 +80,7 @@ def open_warehouse(settings: Settings, storage: Storage, run_id: str) -> Warehou
     else:
         from baton.warehouse.duckdb_warehouse import DuckDBWarehouse
 
-        warehouse = DuckDBWarehouse(settings.duckdb_file, storage)
+        warehouse = DuckDBWarehouse(settings.duckdb_file, storage, settings.duckdb_memory)
     if isinstance(storage, PolicedStorage):
         return PolicedWarehouse(warehouse, storage.policy, storage.who)
     return warehouse

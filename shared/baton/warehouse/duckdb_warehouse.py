@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
 
+from baton.config import Settings
 from baton.contract import Column
 from baton.errors import ConfigError, DataError, TransientError
 from baton.storage import NO_SPACE, Storage, no_space_error, os_error_code
@@ -53,16 +54,40 @@ def create_table_sql(table: TableSpec) -> str:
     return f"CREATE TABLE IF NOT EXISTS {_quote(table.name)} ({cols})"
 
 
-# A table's rows have no order (BigQuery keeps none either), so DuckDB may insert them in the
-# order its threads finish: a partition's insert takes about 35% less time and holds less
-# memory ("potentially reducing memory usage",
-# https://duckdb.org/docs/2.0/guides/performance/how_to_tune_workloads).
-SESSION_SETTINGS = "SET preserve_insertion_order = false"
+DEFAULT_MEMORY_LIMIT: str = Settings.duckdb_memory  # BATON_DUCKDB_MEMORY's default
+
+
+def start_instance(database: str, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """A DuckDB instance on `database` set up for loading partitions.
+
+    - A table's rows have no order (BigQuery keeps none either), so DuckDB may insert them in
+      the order its threads finish: a partition's insert takes about 35% less time
+      (https://duckdb.org/docs/2.0/guides/performance/how_to_tune_workloads).
+    - DuckDB's default memory limit is 80% of the machine's, and it keeps a partition's
+      inserted rows in its buffer pool: with a limit the pool stays flat as partitions grow
+      (the rows are written to the file, and DuckDB evicts them).
+    """
+    instance = duckdb.connect(database)
+    try:
+        instance.execute("SET preserve_insertion_order = false")
+        instance.execute(f"SET memory_limit = {_literal(memory_limit)}")
+    except duckdb.Error as err:
+        instance.close()
+        raise ConfigError(
+            f"BATON_DUCKDB_MEMORY={memory_limit!r} is not a memory size DuckDB takes "
+            f"({_first_line(err)}); give one such as 160MB or 1GB",
+            reason="invalid_setting",
+        ) from err
+    return instance
 
 
 def _close_quietly(instance: duckdb.DuckDBPyConnection) -> None:
     with contextlib.suppress(duckdb.Error):
         instance.close()
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _is_lock_conflict(err: BaseException) -> bool:
@@ -80,9 +105,12 @@ class DuckDBWarehouse:
 
     ALIAS = "baton_warehouse"
 
-    def __init__(self, path: Path, storage: Storage) -> None:
+    def __init__(
+        self, path: Path, storage: Storage, memory_limit: str = DEFAULT_MEMORY_LIMIT
+    ) -> None:
         self.path = path
         self.storage = storage
+        self.memory_limit = memory_limit
         self._instance: duckdb.DuckDBPyConnection | None = None
         self._checked: set[tuple[str, tuple[Column, ...]]] = set()
 
@@ -96,8 +124,7 @@ class DuckDBWarehouse:
         self._instance = None
 
     def _start(self) -> duckdb.DuckDBPyConnection:
-        instance = duckdb.connect(":memory:")
-        instance.execute(SESSION_SETTINGS)
+        instance = start_instance(":memory:", self.memory_limit)
         # Closed at the latest when this object goes or the interpreter exits (a step used
         # as a library, as tests do, never calls `close`).
         self._closer = weakref.finalize(self, _close_quietly, instance)
@@ -233,6 +260,13 @@ class DuckDBWarehouse:
                 con.execute("ROLLBACK")
             if isinstance(err, duckdb.Error):
                 self._raise_if_full(err)
+            if isinstance(err, duckdb.OutOfMemoryException):
+                raise ConfigError(
+                    f"warehouse {self.path}: loading {table.name} partition {day} needs more "
+                    f"than BATON_DUCKDB_MEMORY={self.memory_limit} ({_first_line(err)}); raise "
+                    "it; the partition was rolled back",
+                    reason="warehouse_memory",
+                ) from err
             raise
         finally:
             self._detach(con)

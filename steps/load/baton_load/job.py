@@ -60,17 +60,20 @@ class Load:
         dataset = part.dataset
         keys = [f.key for f in validated.files]
         table = TableSpec.of_dataset(dataset)
-        loaded = warehouse.replace_partition(table, part.day, keys, validated.rows_out)
-        tables: dict[str, int] = {table.name: loaded}
-        mart_files: list[FileEntry] = []
+        # The marts are built before the warehouse insert: polars' memory for them is freed
+        # before DuckDB's is taken, so the two peaks do not add up.
+        marts: list[tuple[TableSpec, FileEntry]] = []
         for mart in dataset.marts:
             key = mart_key(dataset.name, part.day, mart.destination.table, part.run_id)
             (entry,) = write_parquet(
                 part.storage, [(build_mart(mart, part.storage.scan_parquet(keys)), key)]
             )
-            spec = TableSpec.of_mart(mart)
-            tables[spec.name] = warehouse.replace_partition(spec, part.day, [key], entry.rows)
-            mart_files.append(entry)
+            marts.append((TableSpec.of_mart(mart), entry))
+        loaded = warehouse.replace_partition(table, part.day, keys, validated.rows_out)
+        tables: dict[str, int] = {table.name: loaded}
+        for spec, entry in marts:
+            tables[spec.name] = warehouse.replace_partition(spec, part.day, [entry.key], entry.rows)
+        mart_files = [entry for _, entry in marts]
         return Output(
             files=mart_files,
             rows_in=validated.rows_out,
