@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import threading
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -18,7 +19,7 @@ from pg_server import PG_PASSWORD, sql
 
 from baton import datasets, log
 from baton.config import load_settings
-from baton.errors import BatonError, TransientError
+from baton.errors import BatonError, UnavailableError
 from baton.lake import MANIFEST
 from baton.sources import sql as sql_source
 from baton.sources.landing import ReadContext
@@ -77,23 +78,29 @@ def _context(storage: LocalStorage) -> ReadContext:
     )
 
 
-class FailingStore(LocalStorage):
-    """The lake, except that writing the third spool part fails (a full disk, a dropped
-    upload)."""
+class FullDisk(LocalStorage):
+    """The lake, on a disk that is full by the third spool part (it is written to /dev/full,
+    which answers every write with ENOSPC)."""
 
-    def write_bytes(self, key, data, **kwargs):
-        if key.endswith("part-00002.csv"):
-            raise TransientError(f"cannot write {key}: no space left", reason="storage_io")
-        return super().write_bytes(key, data, **kwargs)
+    def local_path(self, key):
+        return Path("/dev/full") if key.endswith("part-00002.csv") else super().local_path(key)
 
 
 class LossyStore(LocalStorage):
     """The lake, except that the second spool part loses all but its first row on the way."""
 
-    def write_bytes(self, key, data, **kwargs):
+    def local_path(self, key):
+        path = super().local_path(key)
         if key.endswith("part-00001.csv"):
-            data = data[: data.index(b"\n") + 1]
-        return super().write_bytes(key, data, **kwargs)
+            return _Truncating(path)
+        return path
+
+
+class _Truncating(type(Path())):
+    """A path whose write keeps only the first line of the data."""
+
+    def write_bytes(self, data):
+        return super().write_bytes(bytes(data)[: bytes(data).index(b"\n") + 1])
 
 
 def test_copy_parts_cut_at_row_boundaries_read_back_every_value_exactly(
@@ -146,15 +153,17 @@ def test_only_integers_whose_database_type_always_fits_are_read_typed():
     }
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
 def test_a_spool_write_that_fails_fails_the_read_and_leaves_no_part(notes, tmp_path, monkeypatch):
     monkeypatch.setattr(sql_source, "CHUNK_BYTES", 100)
     source = _notes_source(notes)
-    storage = FailingStore(tmp_path / "lake")
+    storage = FullDisk(tmp_path / "lake")
     ctx = _context(storage)
 
-    with pytest.raises(TransientError, match=r"part-00002\.csv: no space left"):
+    with pytest.raises(UnavailableError, match=r"cannot write /dev/full: .*Nothing was") as failed:
         source.open(ctx, source.inputs(storage, "notes", ctx.day))
 
+    assert failed.value.reason == "no_space"
     assert not [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]
     assert not [t for t in threading.enumerate() if t.name == "copy-spool"]
 
