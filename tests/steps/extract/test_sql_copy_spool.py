@@ -3,18 +3,21 @@
 holds: NULL stays null, an empty string stays empty. (psycopg hands COPY data over a row per
 message, so parts end on a row boundary; `_row_boundary` guards a driver that would not.)
 Integer columns whose database type fits the declared one are scanned as integers; the parts
-are written by a writer thread, whose failure fails the read and leaves no part behind; and a
-part that lost rows on the way fails extract's check against COPY's own count."""
+are written by a writer thread (uploaded, on a gs:// lake: the gcp-storage-emulator), whose
+failure fails the read and leaves no part behind; and a part that lost rows on the way fails
+extract's check against COPY's own count."""
 
 from __future__ import annotations
 
 import io
 import threading
+import time
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
+from lakes import BUCKET
 from pg_server import PG_PASSWORD, sql
 
 from baton import datasets, log
@@ -26,7 +29,7 @@ from baton.sources.landing import ReadContext
 from baton.sources.secret import Secret
 from baton.sources.sql import SqlSource, read_types
 from baton.step import Partition, new_run_id, run_partition
-from baton.storage import LocalStorage
+from baton.storage import GcsStorage, LocalStorage
 from baton.task import TaskContext
 from baton_extract.job import STEP as EXTRACT
 
@@ -185,3 +188,17 @@ def test_a_part_that_lost_rows_fails_the_count_check_and_commits_nothing(
 
     assert failed.value.reason == "source_count_mismatch"
     assert not (tmp_path / "lake" / "raw" / "flights_db" / f"dt={day}" / MANIFEST).exists()
+
+
+def test_on_a_gs_lake_the_parts_are_uploaded_and_read_back_exactly(notes, gcs, monkeypatch):
+    monkeypatch.setattr(sql_source, "CHUNK_BYTES", 1_000)  # a part every few dozen rows
+    source = _notes_source(notes)
+    storage = GcsStorage(f"gs://{BUCKET}/sql-spool-{time.time_ns()}")
+    ctx = _context(storage)
+
+    landing = source.open(ctx, source.inputs(storage, "notes", ctx.day))
+
+    assert len(landing.spooled) > 5 and all(storage.size(k) for k in landing.spooled)
+    read = pl.concat([p.frame for p in landing.parts]).collect()
+    got = sorted((int(i), note) for i, note in read.iter_rows())
+    assert got == sorted((n * 100 + i, v) for n in range(50) for i, v in VALUES)
