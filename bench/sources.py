@@ -11,7 +11,8 @@ the table has each figure's median. Floors, also in fresh processes:
   rewritten);
 - the API: every page fetched and JSON-decoded with requests, then dropped;
 - PostgreSQL: `COPY (query) TO STDOUT` read to the end with psycopg and dropped.
-Writes bench/results/sources.json and prints the table.
+Writes bench/results/sources.json and prints the table, with the 1-minute load average before
+and after each source's rounds (figures taken at a high load are not comparable).
 """
 
 from __future__ import annotations
@@ -247,6 +248,7 @@ def _median(runs: list[Measurement]) -> Measurement:
 
 def _row(kind: str, env: dict[str, str], rounds: int) -> dict[str, Any]:
     runs: dict[str, list[Measurement]] = {"floor": [], "one": [], "two": []}
+    load_before = os.getloadavg()[0]
     for _ in range(rounds):  # interleaved, so a busy spell touches all three alike
         runs["floor"].append(measure(_child("floor", kind, DAY), env))
         runs["one"].append(measure(_child("extract", kind, DAY), env))
@@ -265,7 +267,14 @@ def _row(kind: str, env: dict[str, str], rounds: int) -> dict[str, Any]:
         "cpu_ratio": round(one.cpu_s / floor.cpu_s, 2),
         "peak_rss_2x_mib": round(two.peak_rss_mib),
         "rss_growth": round(two.peak_rss_mib / one.peak_rss_mib - 1, 3),
+        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
+
+
+def _load(row: dict[str, Any]) -> str:
+    """The 1-minute load average before and after the source's rounds."""
+    before, after = row.get("load_avg_1m", (float("nan"), float("nan")))
+    return f"{before:.1f}-{after:.1f}"
 
 
 def table(rows: Sequence[dict[str, Any]], day_rows: int) -> str:
@@ -274,7 +283,8 @@ def table(rows: Sequence[dict[str, Any]], day_rows: int) -> str:
         f"extract per source, {day_rows:,} rows, medians of interleaved rounds (rows/s at 1x; "
         "growth: peak RSS at 2x vs 1x)",
         f"{'source':<10} {'wall s':>7} {'cpu s':>6} {'rows/s':>9} {'RSS MiB':>8} "
-        f"{'floor s':>8} {'ratio':>6} {'cpu ratio':>9} {'2x RSS':>7} {'growth':>7}  targets",
+        f"{'floor s':>8} {'ratio':>6} {'cpu ratio':>9} {'2x RSS':>7} {'growth':>7} {'load':>9}  "
+        "targets",
     ]
     for r in rows:
         met = (
@@ -286,7 +296,7 @@ def table(rows: Sequence[dict[str, Any]], day_rows: int) -> str:
             f"{r['source']:<10} {r['wall_s']:>7.2f} {r['cpu_s']:>6.2f} "
             f"{day_rows / r['wall_s']:>9,.0f} {r['peak_rss_mib']:>8} {r['floor_wall_s']:>8.2f} "
             f"{r['ratio']:>6.2f} {r['cpu_ratio']:>9.2f} {r['peak_rss_2x_mib']:>7} "
-            f"{r['rss_growth']:>+7.0%}  "
+            f"{r['rss_growth']:>+7.0%} {_load(r):>9}  "
             + " ".join(
                 ("ok" if m else "MISS") + f":{n}"
                 for m, n in zip(met, ("2x", "rss", "+20%"), strict=True)

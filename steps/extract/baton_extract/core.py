@@ -1,4 +1,8 @@
-"""Pure polars: landing text columns -> typed raw rows, and the rows whose values do not parse."""
+"""Pure polars: landing text columns -> typed raw rows, and the rows whose values do not parse.
+
+A source may hand over some columns already of their declared type (a database's integers,
+read straight as integers: they cannot fail to parse); those, like text columns declared as
+text, pass through unchecked."""
 
 from __future__ import annotations
 
@@ -66,18 +70,32 @@ def parse(
     (a `_malformed` column, set) is rejected as `malformed_record`, keeping why.
     """
     columns = list(schema)
-    malformed = MALFORMED in text.clone().collect_schema().names()
+    given = text.clone().collect_schema()
+    malformed = MALFORMED in given.names()
+    # Text for a text column, or a column the source read as its type: nothing to parse.
+    ready = {c for c, dtype in schema.items() if given.get(c) == dtype}
     typed = text.with_columns(
-        [parse_expr(c, dtype, options(c)).alias(_TYPED + c) for c, dtype in schema.items()]
+        [
+            parse_expr(c, dtype, options(c)).alias(_TYPED + c)
+            for c, dtype in schema.items()
+            if c not in ready
+        ]
     )
     checks = [
-        (f"unparsable:{c}", pl.col(_TYPED + c).is_not_null() | pl.col(c).is_null()) for c in columns
+        (f"unparsable:{c}", pl.col(_TYPED + c).is_not_null() | pl.col(c).is_null())
+        for c in columns
+        if c not in ready
     ]
     if malformed:
         checks.append(("malformed_record", pl.col(MALFORMED).is_null()))
     broken = any_failed(checks)
-    good = typed.filter(~broken).select([pl.col(_TYPED + c).alias(c) for c in columns])
+    good = typed.filter(~broken).select(
+        [pl.col(c) if c in ready else pl.col(_TYPED + c).alias(c) for c in columns]
+    )
     # Reasons are built for rejected rows only: a list per row costs ~1 s per 650k rows.
-    kept = [*columns, MALFORMED] if malformed else columns
+    # A rejected row keeps its text: a column that came typed goes back to text.
+    kept = [pl.col(c).cast(pl.String) if c in ready else pl.col(c) for c in columns]
+    if malformed:
+        kept.append(pl.col(MALFORMED))
     bad = typed.filter(broken).select(*kept, failed_rules(checks).alias(REASONS))
     return good, bad

@@ -80,3 +80,22 @@ def test_a_value_that_does_not_parse_rejects_the_row_naming_each_column():
     ]
     # the rejected rows keep their original text for inspection
     assert rejected["flight"].to_list() == ["15x", "99"]
+
+
+def test_a_column_handed_over_as_its_type_passes_through_and_is_text_in_a_rejected_row():
+    text = pl.LazyFrame(
+        {
+            "flight": [1545, 99],
+            "carrier": ["UA", "AA"],
+            "distance": ["1400", "far"],
+            "time_hour": ["2013-01-01T10:00:00Z", "2013-01-01T11:00:00Z"],
+        },
+        schema={**dict.fromkeys(SCHEMA, pl.String()), "flight": pl.Int32()},
+    )
+
+    good, bad = parse(text, SCHEMA, lambda c: OPTIONS.get(c, {}))
+
+    assert good.collect()["flight"].to_list() == [1545]
+    rejected = bad.collect()
+    assert rejected[REASONS].to_list() == [["unparsable:distance"]]
+    assert rejected.schema["flight"] == pl.String() and rejected["flight"].to_list() == ["99"]
