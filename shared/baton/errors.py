@@ -58,3 +58,9 @@ class TransientError(BatonError):
     """A temporary failure (throttling, 5xx, a connection reset); retrying is worthwhile."""
 
     exit_code = ExitCode.TRANSIENT
+
+
+def first_line(err: BaseException) -> str:
+    """An exception's first line (later ones may quote the data), or its type's name."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

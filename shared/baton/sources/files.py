@@ -21,6 +21,7 @@ from typing import IO, Any, Literal
 import polars as pl
 
 from baton.errors import DataError
+from baton.errors import first_line as error_line
 from baton.lake import LANDING
 from baton.manifest import InputRef
 from baton.parquet import ROW_GROUP_ROWS
@@ -282,8 +283,7 @@ def _fixed_head(parts: list[str]) -> Iterator[str]:
 def first_line(err: BaseException) -> str:
     """A reader's own diagnosis (its first line: later ones may quote the data), with what
     to do about it where we know."""
-    text = str(err).strip()
-    line = text.splitlines()[0] if text else type(err).__name__
+    line = error_line(err)
     if "utf-8" in line.lower() or "utf8" in line.lower():
         return (
             f"{line}; the file must be UTF-8: re-export it as UTF-8 (or convert it, e.g. with "

@@ -37,7 +37,7 @@ import polars as pl
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from baton import log
-from baton.errors import BatonError, DataError, TransientError, UnavailableError
+from baton.errors import BatonError, DataError, TransientError, UnavailableError, first_line
 from baton.manifest import InputRef, Manifest
 from baton.sources.landing import Base, Landing, LandingPart, ReadContext
 from baton.sources.secret import Secret, SecretValue
@@ -369,7 +369,7 @@ class Session:
         return conn
 
     def _connect_error(self, err: Exception) -> BatonError:
-        text = self._scrub(_first_line(err))
+        text = self._scrub(first_line(err))
         state = getattr(err, "sqlstate", None)
         if state in _DENIED_STATES or _PASSWORD_FAILED in text or "does not exist" in text:
             secret = self.source.password.name if self.source.password else None
@@ -386,7 +386,7 @@ class Session:
     def fail(self, err: Exception, what: str) -> BatonError:
         """A query error as a baton error naming the database (and never the password)."""
         state = getattr(err, "sqlstate", None) or ""
-        text = self._scrub(_first_line(err))
+        text = self._scrub(first_line(err))
         if state.startswith(("08", "40", "53", "57")):  # connection, rollback, resources, cancel
             return TransientError(
                 f"database {self.where}: {what} failed ({state}: {text}); retry the step",
@@ -674,8 +674,3 @@ def _retrying(connect: Callable[[], Any], policy: SqlRetry) -> Any:
         raise TransientError(
             f"{err.message} (still after {policy.attempts} tries)", reason="source_transient"
         ) from None
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

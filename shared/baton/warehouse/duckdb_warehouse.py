@@ -15,7 +15,7 @@ from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_ex
 
 from baton.config import Settings
 from baton.contract import Column
-from baton.errors import ConfigError, DataError, TransientError
+from baton.errors import ConfigError, DataError, TransientError, first_line
 from baton.storage import NO_SPACE, Storage, no_space_error, os_error_code
 from baton.warehouse import TableSpec
 
@@ -75,7 +75,7 @@ def start_instance(database: str, memory_limit: str) -> duckdb.DuckDBPyConnectio
         instance.close()
         raise ConfigError(
             f"BATON_DUCKDB_MEMORY={memory_limit!r} is not a memory size DuckDB takes "
-            f"({_first_line(err)}); give one such as 160MB or 1GB",
+            f"({first_line(err)}); give one such as 160MB or 1GB",
             reason="invalid_setting",
         ) from err
     return instance
@@ -84,10 +84,6 @@ def start_instance(database: str, memory_limit: str) -> duckdb.DuckDBPyConnectio
 def _close_quietly(instance: duckdb.DuckDBPyConnection) -> None:
     with contextlib.suppress(duckdb.Error):
         instance.close()
-
-
-def _first_line(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _is_lock_conflict(err: BaseException) -> bool:
@@ -263,7 +259,7 @@ class DuckDBWarehouse:
             if isinstance(err, duckdb.OutOfMemoryException):
                 raise ConfigError(
                     f"warehouse {self.path}: loading {table.name} partition {day} needs more "
-                    f"than BATON_DUCKDB_MEMORY={self.memory_limit} ({_first_line(err)}); raise "
+                    f"than BATON_DUCKDB_MEMORY={self.memory_limit} ({first_line(err)}); raise "
                     "it; the partition was rolled back",
                     reason="warehouse_memory",
                 ) from err
