@@ -29,7 +29,7 @@ class Settings:
     lake: str | None = None  # lake root: a directory or gs://bucket/prefix
     warehouse: Literal["duckdb", "bigquery"] = "duckdb"
     duckdb_path: Path | None = None  # default $BATON_HOME/warehouse.duckdb
-    # The local warehouse's DuckDB memory limit (a partition's insert is spilled past it).
+    # The local warehouse's DuckDB memory limit (inserted rows past it are evicted to the file).
     duckdb_memory: str = "160MB"
     bq_project: str | None = None
     bq_dataset: str = "baton"

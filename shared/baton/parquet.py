@@ -31,8 +31,9 @@ HANDOFF: dict[str, Any] = {
 costs). zstd: a BigQuery load reads GZip, LZO, Snappy or ZSTD data blocks and not LZ4
 (https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-parquet#parquet_compression),
 and snappy or no compression saved at most 0.1 CPU-second per 650k-row file (none visible in
-a whole chain) for files 18-25% larger. Row groups of ROW_GROUP_ROWS rows, for flat memory (that page advises row groups of
-at least 16 MiB for load speed; ours are ~0.4 MiB, a trade for the 512 MiB jobs)."""
+a whole chain) for files 18-25% larger. Row groups of ROW_GROUP_ROWS rows, for flat memory
+(that page advises row groups of at least 16 MiB for load speed; ours are ~0.4 MiB, a trade
+for the 512 MiB jobs)."""
 
 
 READ_AHEAD = {

@@ -87,6 +87,10 @@ class PolicedStorage:
         self._check_write(key, must_be_new=if_generation_match == 0)
         self.inner.write_bytes(key, data, if_generation_match=if_generation_match)
 
+    def write_scratch(self, key: str, data: bytes) -> None:
+        self._check_write(key)
+        self.inner.write_scratch(key, data)
+
     def delete(self, key: str) -> None:
         self._check(DELETE, key)
         self.inner.delete(key)

@@ -119,6 +119,7 @@ class Storage(Protocol):
     def write_bytes(
         self, key: str, data: bytes, *, if_generation_match: int | None = None
     ) -> None: ...
+    def write_scratch(self, key: str, data: bytes) -> None: ...
     def delete(self, key: str) -> None: ...
     def scan_parquet(self, keys: Sequence[str]) -> pl.LazyFrame: ...
     def scan_csv(self, key: str, **options: Any) -> pl.LazyFrame: ...
@@ -267,6 +268,21 @@ class LocalStorage:
         except OSError as err:
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)  # a full disk must not keep the partial copy
+            failure = classify_local_failure(err, "write", path)
+            if failure is None:
+                raise
+            raise failure from err
+
+    def write_scratch(self, key: str, data: bytes) -> None:
+        """Write a file only this run reads back (and deletes): plainly, without the fsync and
+        rename of `write_bytes` (fsyncing a 650k-row day's SQL spool cost ~0.4 CPU s; a crash
+        only fails the attempt that wrote it)."""
+        path = self.local_path(key)
+        assert path is not None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as err:
             failure = classify_local_failure(err, "write", path)
             if failure is None:
                 raise
@@ -457,6 +473,10 @@ class GcsStorage:
             )
         except gexc.PreconditionFailed as err:
             raise CommitConflictError(self.uri(key), if_generation_match or 0) from err
+
+    def write_scratch(self, key: str, data: bytes) -> None:
+        """A file only this run reads back: one upload, as any object (no fsync to skip)."""
+        self.write_bytes(key, data)
 
     def delete(self, key: str) -> None:
         from google.api_core import exceptions as gexc

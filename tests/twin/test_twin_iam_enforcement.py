@@ -125,6 +125,13 @@ def test_a_refused_write_leaves_the_lake_untouched(extract_lake):
     assert extract_lake.inner.list("staged") == []
 
 
+def test_a_scratch_file_is_checked_as_a_write(extract_lake):
+    extract_lake.write_scratch(f"{RAW}/spool/part-00000.csv", b"a\n")
+    with pytest.raises(PermissionDenied, match=r"storage\.objects\.create"):
+        extract_lake.write_scratch(f"{STAGED}/spool/part-00000.csv", b"a\n")
+    assert extract_lake.inner.list("staged") == []
+
+
 def test_replacing_an_object_needs_delete_as_well_as_create(deployed_policy, tmp_path):
     (tmp_path / "lake").mkdir()
     policy = deployed_policy.without("step:extract", "storage.objects.delete")

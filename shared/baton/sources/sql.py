@@ -41,7 +41,7 @@ from baton.errors import BatonError, DataError, TransientError, UnavailableError
 from baton.manifest import InputRef, Manifest
 from baton.sources.landing import Base, Landing, LandingPart, ReadContext
 from baton.sources.secret import Secret, SecretValue
-from baton.storage import Storage, classify_local_failure
+from baton.storage import Storage
 
 CHUNK_BYTES = 8 * 1024 * 1024
 """COPY output gathered into one spool part: whole rows, ~80k flights (bounded memory)."""
@@ -564,10 +564,10 @@ class CopySpool:
 
     A writer thread writes each part while the next chunk arrives, so the COPY never waits on
     the store (a GCS upload per part, a local write); at most one chunk waits for it, so memory
-    stays bounded (~3 chunks: the one gathered, the one queued, the one written). On a local
-    lake a part is written plainly, without the fsync of `Storage.write_bytes`: it is scratch,
-    read back by this process and deleted after the run (a crash only fails the attempt), and
-    fsyncing a 650k-row day's ~80 MiB cost ~0.4 CPU s and ~0.3 s here (docs/datasets.md)."""
+    stays bounded (~3 chunks: the one gathered, the one queued, the one written). A part is
+    scratch (`Storage.write_scratch`: read back by this process and deleted after the run), so
+    on a local lake it is written without the fsync of a commit, which cost ~0.4 CPU s and
+    ~0.3 s for a 650k-row day's ~80 MiB (docs/datasets.md)."""
 
     def __init__(self, storage: Storage, prefix: str, types: Mapping[str, pl.DataType]) -> None:
         self.storage, self.prefix, self.types = storage, prefix, dict(types)
@@ -606,24 +606,10 @@ class CopySpool:
                 continue  # after a failure, drain what comes until the end
             key = f"{self.prefix}/part-{len(self.keys):05d}.csv"
             try:
-                self._put(key, chunk)
+                self.storage.write_scratch(key, chunk)
             except BaseException as err:  # handed to the COPY's thread by add or close
                 self._error = err
             self.keys.append(key)  # even a failed write: `discard` deletes what it left
-
-    def _put(self, key: str, chunk: bytes) -> None:
-        path = self.storage.local_path(key)
-        if path is None:
-            self.storage.write_bytes(key, chunk)
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(chunk)
-        except OSError as err:
-            failure = classify_local_failure(err, "write", path)
-            if failure is None:
-                raise
-            raise failure from err
 
     def frame(self) -> pl.LazyFrame:
         """Every part, as one lazy frame of `types` (PostgreSQL's CSV: an unquoted empty value
