@@ -2,8 +2,9 @@
 
 Lands a scaled day (and one twice its size) in a temporary lake, warms every variant up on a
 real day (so child processes run from compiled bytecode, as in the step images), then runs
-the rounds interleaved - chain, fused, pandas, chain on the 2x day - checks that the three
-loaded the same rows, and writes `bench/results/bench.json` and prints the table.
+the rounds interleaved - chain, the chain's jobs in one process, fused, pandas, then chain and
+fused on the 2x day - checks that every variant loaded the same rows, and writes
+`bench/results/bench.json` and prints the table.
 """
 
 from __future__ import annotations
@@ -31,7 +32,17 @@ from bench.landing import (
 )
 from bench.processes import Measurement
 from bench.report import CHAIN_2X, FUSED_2X, summarize, table
-from bench.variants import CHAIN, FUSED, PANDAS, Bench, run_chain, run_fused, run_pandas
+from bench.variants import (
+    CHAIN,
+    FUSED,
+    ONE_PROCESS,
+    PANDAS,
+    Bench,
+    run_chain,
+    run_fused,
+    run_one_process,
+    run_pandas,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 WARM_UP, DAY, DAY_2X = date(2013, 1, 2), date(2013, 6, 3), date(2013, 6, 4)
@@ -83,9 +94,9 @@ def _check_same_rows(bench: Bench, day: date) -> dict[str, Any]:
     """Every variant's warehouse partition digest; raise MismatchError if they differ."""
     digests = {
         v: {t: table_digest(bench.database(v), t, "flight_date", day) for t in TABLES}
-        for v in (CHAIN, FUSED, PANDAS)
+        for v in (CHAIN, ONE_PROCESS, FUSED, PANDAS)
     }
-    if not digests[CHAIN] == digests[FUSED] == digests[PANDAS]:
+    if not digests[CHAIN] == digests[ONE_PROCESS] == digests[FUSED] == digests[PANDAS]:
         raise MismatchError(f"the variants loaded different rows for {day}: {digests}")
     return digests[CHAIN]
 
@@ -114,11 +125,14 @@ def _rounds(bench: Bench, runs: int) -> list[dict[str, Any]]:
     rounds = []
     for i in range(runs):
         print(
-            f"round {i + 1}/{runs}: chain, fused, pandas; chain and fused on the 2x day", flush=True
+            f"round {i + 1}/{runs}: chain, one process, fused, pandas; chain and fused on the "
+            "2x day",
+            flush=True,
         )
         rounds.append(
             {
                 CHAIN: run_chain(bench, DAY),
+                ONE_PROCESS: run_one_process(bench, DAY),
                 FUSED: run_fused(bench, DAY),
                 PANDAS: run_pandas(bench, DAY),
                 CHAIN_2X: run_chain(bench, DAY_2X),
@@ -158,6 +172,7 @@ def main(argv: list[str]) -> int:
         landed = _land(home / "lake", args.rows)
         print("warming up (bytecode, caches) on a real day", flush=True)
         run_chain(bench, WARM_UP)
+        run_one_process(bench, WARM_UP)
         run_fused(bench, WARM_UP)
         run_pandas(bench, WARM_UP)
         _check_same_rows(bench, WARM_UP)
@@ -195,7 +210,7 @@ def main(argv: list[str]) -> int:
     print(
         f"fixed cost per process on {fixed['day']} (~1k rows), wall s: {steps}; fused {fixed[FUSED]:.2f}"
     )
-    print(f"loaded rows identical across chain, fused and pandas: {result['loaded']}")
+    print(f"loaded rows identical in every variant: {result['loaded']}")
     print(f"results: {args.out}")
     return 0
 

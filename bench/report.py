@@ -12,7 +12,7 @@ from typing import Any
 
 from baton.lake import STEPS
 from bench.processes import Measurement
-from bench.variants import CHAIN, FUSED, PANDAS
+from bench.variants import CHAIN, FUSED, ONE_PROCESS, PANDAS
 
 CHAIN_2X, FUSED_2X = "chain_2x", "fused_2x"
 MAX_CHAIN_OVER_FUSED = 1.5
@@ -21,8 +21,8 @@ MAX_STEP_RSS_MIB = 512.0
 MAX_RSS_GROWTH = 0.20
 
 Round = Mapping[str, Any]
-"""One interleaved round: CHAIN and CHAIN_2X map step -> Measurement; FUSED, PANDAS and
-FUSED_2X are one Measurement each."""
+"""One interleaved round: CHAIN and CHAIN_2X map step -> Measurement; ONE_PROCESS, FUSED,
+PANDAS and FUSED_2X are one Measurement each."""
 
 
 def _stat(values: Sequence[Measurement], rows: int) -> dict[str, float]:
@@ -70,12 +70,31 @@ def _targets(
     }
 
 
+def gap(variants: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """Where the chain's time beyond the fused process goes, in wall and CPU seconds: its three
+    extra process starts (chain - the same jobs in one process), and the hand-offs with each
+    step's bookkeeping (the jobs in one process - fused)."""
+    chain, one, fused = (variants[v] for v in (CHAIN, ONE_PROCESS, FUSED))
+    return {
+        f"{name}_{unit}": round(more[key] - less[key], 3)
+        for name, more, less in (
+            ("process_starts", chain, one),
+            ("handoffs_and_bookkeeping", one, fused),
+        )
+        for unit, key in (("wall_s", "wall_s"), ("cpu_s", "cpu_s"))
+    } | {
+        f"one_process_over_fused_{unit}": round(one[key] / fused[key], 2)
+        for unit, key in (("wall", "wall_s"), ("cpu", "cpu_s"))
+    }
+
+
 def summarize(rounds: Sequence[Round], rows: int, rows_2x: int) -> dict[str, Any]:
     """Medians per step and variant, side-by-side ratios, and each target met or not."""
     steps = {s: _stat([r[CHAIN][s] for r in rounds], rows) for s in STEPS}
     steps_2x = {s: _stat([r[CHAIN_2X][s] for r in rounds], rows_2x) for s in STEPS}
     variants = {
         CHAIN: _stat([chain_total(r[CHAIN]) for r in rounds], rows),
+        ONE_PROCESS: _stat([r[ONE_PROCESS] for r in rounds], rows),
         FUSED: _stat([r[FUSED] for r in rounds], rows),
         PANDAS: _stat([r[PANDAS] for r in rounds], rows),
         CHAIN_2X: _stat([chain_total(r[CHAIN_2X]) for r in rounds], rows_2x),
@@ -102,6 +121,7 @@ def summarize(rounds: Sequence[Round], rows: int, rows_2x: int) -> dict[str, Any
             "chain_over_fused_2x": round(cpu[CHAIN_2X] / cpu[FUSED_2X], 2),
             "pandas_over_chain": round(cpu[PANDAS] / cpu[CHAIN], 2),
         },
+        "gap": gap(variants),
         "targets": _targets(variants, steps, steps_2x),
         "ratios_per_round": per_round,
     }
@@ -146,6 +166,7 @@ def table(summary: Mapping[str, Any], rows: int, rows_2x: int, runs: int) -> str
     lines.append(
         _row("chain (4 processes)", variants[CHAIN], _two(variants[CHAIN], variants[CHAIN_2X]))
     )
+    lines.append(_row("chain's jobs in 1 process", variants[ONE_PROCESS]))
     lines.append(
         _row("fused polars (1 process)", variants[FUSED], _two(variants[FUSED], variants[FUSED_2X]))
     )
@@ -155,6 +176,14 @@ def table(summary: Mapping[str, Any], rows: int, rows_2x: int, runs: int) -> str
         f"  chain / fused on the 2x day: {summary['chain_over_fused_2x']:.2f}x wall. CPU seconds "
         f"(steadier on a busy machine): chain / fused {cpu['chain_over_fused']:.2f}x "
         f"(2x day {cpu['chain_over_fused_2x']:.2f}x), pandas / chain {cpu['pandas_over_chain']:.2f}x"
+    )
+    g = summary["gap"]
+    lines.append(
+        "  the chain's time beyond fused, wall / CPU s: 3 more process starts "
+        f"{g['process_starts_wall_s']:.2f} / {g['process_starts_cpu_s']:.2f} (chain - its jobs "
+        f"in 1 process); hand-offs and each step's bookkeeping {g['handoffs_and_bookkeeping_wall_s']:.2f}"
+        f" / {g['handoffs_and_bookkeeping_cpu_s']:.2f} (jobs in 1 process - fused: "
+        f"{g['one_process_over_fused_wall']:.2f}x / {g['one_process_over_fused_cpu']:.2f}x fused)"
     )
     lines.append("targets:")
     for key, label in LABELS.items():

@@ -1,8 +1,10 @@
-"""The three implementations the benchmark runs on the same day, each as measured processes.
+"""The implementations the benchmark runs on the same day, each as measured processes.
 
 chain: the four real step entrypoints, `python -m baton_<step> run --date D --force`, one
 process each, exchanging Parquet through the lake, loading `$BATON_HOME/warehouse.duckdb`.
-fused: `bench.fused`, one polars process. pandas: `bench.pandas_chunked`, one pandas process.
+one process: `bench.one_process`, the same four jobs one after another in one process (the
+chain without its process starts). fused: `bench.fused`, one polars process. pandas:
+`bench.pandas_chunked`, one pandas process.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from baton.lake import STEPS
 from bench.processes import Measurement, measure
 
-CHAIN, FUSED, PANDAS = "chain", "fused", "pandas"
+CHAIN, ONE_PROCESS, FUSED, PANDAS = "chain", "one_process", "fused", "pandas"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ def run_chain(bench: Bench, day: date) -> dict[str, Measurement]:
         )
         for step in STEPS
     }
+
+
+def run_one_process(bench: Bench, day: date) -> Measurement:
+    """The chain's four jobs in one process, on the chain's lake, loading its own warehouse."""
+    env = {**bench.env, "BATON_DUCKDB_PATH": str(bench.database(ONE_PROCESS))}
+    return measure([sys.executable, "-m", "bench.one_process", day.isoformat()], env)
 
 
 def run_fused(bench: Bench, day: date) -> Measurement:

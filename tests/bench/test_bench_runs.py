@@ -1,5 +1,6 @@
-"""`make bench` end to end on a small day: the three implementations load identical rows
-(the benchmark refuses to report otherwise), and the results file carries every target."""
+"""`make bench` end to end on a small day: every implementation loads identical rows (the
+benchmark refuses to report otherwise), and the results file carries every target and where
+the chain's time beyond the fused process goes."""
 
 from __future__ import annotations
 
@@ -35,3 +36,8 @@ def test_a_small_bench_run_reports_identical_loads_and_every_target(tmp_path: Pa
         "step_rss_growth_at_2x_under_20pct",
     }
     assert "targets:" in done.stdout
+    summary = result["summary"]
+    assert set(summary["variants"]) >= {"chain", "one_process", "fused", "pandas"}
+    # The chain starts three more processes than its jobs run in one process; each costs at
+    # least an interpreter and `import polars`.
+    assert summary["gap"]["process_starts_cpu_s"] > 0.2, summary["gap"]
