@@ -56,6 +56,8 @@ def _step(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
         "from baton.entry import run_step\n"
         "try:\n    run_step('baton_extract.cli', 'baton_extract')\n"
         "finally:\n"
+        "    import gc\n"
+        "    print('--gc--', gc.isenabled(), gc.get_freeze_count() > 0)\n"
         "    print('--modules--', *(k for k, v in sys.modules.items() if v is not None))\n"
     )
     env = {"BATON_HOME": str(home), "PATH": "/usr/bin:/bin"}
@@ -81,6 +83,15 @@ def test_a_plain_run_imports_no_pydantic_and_no_other_dataset(tmp_path):
     assert "baton.datasets.weather" in modules
     assert not {"pydantic", "pydantic_core", "structlog", "tenacity"} & modules
     assert not {"baton.datasets.flights_api", "baton.sources.http", "baton.sources.sql"} & modules
+
+
+@pytest.mark.parametrize("argv", [["run", "--date", "2013-01-02"], ["--help"]])
+def test_the_collector_runs_again_once_the_imports_are_frozen(tmp_path, argv):
+    # The entry holds the cyclic collector off while the imports build their objects; a task
+    # that ran its dates without it would keep every date's cycles until the process ends.
+    (tmp_path / "lake").mkdir()
+    done = _step(tmp_path, *argv)
+    assert "--gc-- True True" in done.stdout, done.stdout[-2000:]
 
 
 def test_a_bad_date_is_typers_usage_error(tmp_path):
