@@ -182,13 +182,23 @@ def damage(
 
 
 def digest_problems(manifest: Manifest, digests: Mapping[str, str | None]) -> list[str]:
-    """Files whose content digest now differs from the one recorded when they were written
-    (files written before digests were recorded are not judged)."""
+    """Files whose content digest now differs from the one recorded when they were written.
+
+    Not judged: files written before digests were recorded, and those recorded in another
+    scheme than the store's now (`sha256:` by a local lake before baton took CRC32C, `md5:`
+    and `crc32c:` as GCS offers them): their digests cannot be compared."""
     return [
-        f"{entry.key} has digest {digests.get(entry.key)}, not the recorded {entry.digest}"
+        f"{entry.key} has digest {now}, not the recorded {entry.digest}"
         for entry in (*manifest.files, *manifest.quarantine)
-        if entry.digest and digests.get(entry.key) not in (None, entry.digest)
+        if entry.digest
+        and (now := digests.get(entry.key)) is not None
+        and _scheme(now) == _scheme(entry.digest)
+        and now != entry.digest
     ]
+
+
+def _scheme(digest: str) -> str:
+    return digest.partition(":")[0]
 
 
 def read_attempt(storage: Storage, key: str) -> AttemptRecord | None:

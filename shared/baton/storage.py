@@ -8,6 +8,7 @@ single-request upload on GCS), which is what makes `_manifest.json` a commit.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import hashlib
@@ -19,6 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
+
+import google_crc32c
 
 from baton.errors import BatonError, ConfigError, TransientError, UnavailableError
 
@@ -100,7 +103,25 @@ class ObjectInfo:
 
     key: str
     size: int
-    digest: str  # content digest in the store's own scheme (sha256:… locally, md5:… on GCS)
+    digest: str  # content digest in the store's own scheme (crc32c:… locally, md5:… on GCS)
+
+
+def file_digest(path: Path) -> str:
+    """A local file's content digest: CRC32C in GCS's own form (base64 of the big-endian
+    checksum, https://cloud.google.com/storage/docs/json_api/v1/objects#resource: "crc32c"),
+    read in 1 MiB blocks. The C implementation checks 62 MB in about 0.02 s where SHA-256
+    took 0.05; without it (no wheel for the platform) SHA-256 is the faster of the two."""
+    if google_crc32c.implementation != "c":
+        sha = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                sha.update(block)
+        return f"sha256:{sha.hexdigest()}"
+    checksum = google_crc32c.Checksum()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            checksum.update(block)
+    return "crc32c:" + base64.b64encode(checksum.digest()).decode("ascii")
 
 
 class Storage(Protocol):
@@ -204,11 +225,7 @@ class LocalStorage:
         path = self._path(key)
         if not path.is_file():
             return None
-        sha = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                sha.update(block)
-        return ObjectInfo(key, path.stat().st_size, f"sha256:{sha.hexdigest()}")
+        return ObjectInfo(key, path.stat().st_size, file_digest(path))
 
     def size(self, key: str) -> int | None:
         path = self._path(key)

@@ -17,6 +17,7 @@ from baton.manifest import (
     InputRef,
     Manifest,
     digest,
+    digest_problems,
     read_attempt,
     read_manifest,
     schema_fingerprint,
@@ -220,3 +221,19 @@ def test_a_manifest_is_frozen():
 def test_fields_a_newer_writer_added_are_ignored_by_an_older_reader(storage):
     fields = json.loads(_manifest().to_bytes()) | {"added_later": [1, 2]}
     assert Manifest.from_bytes(json.dumps(fields)) == _manifest()
+
+
+@pytest.mark.parametrize(
+    ("recorded", "now", "judged"),
+    [
+        ("crc32c:4waSgw==", "crc32c:4waSgw==", False),
+        ("crc32c:4waSgw==", "crc32c:AAAAAA==", True),
+        # Written by a local lake before baton took CRC32C, or by GCS as md5: not comparable.
+        ("sha256:" + "ab" * 32, "crc32c:4waSgw==", False),
+        ("md5:XUFAKrxLKna5cZ2REBfFkg==", "crc32c:4waSgw==", False),
+        ("", "crc32c:4waSgw==", False),  # written before digests were recorded
+    ],
+)
+def test_a_digest_is_judged_only_against_one_of_its_own_scheme(recorded, now, judged):
+    manifest = _manifest(files=(FileEntry(key=DATA, rows=10, bytes=4, digest=recorded),))
+    assert bool(digest_problems(manifest, {DATA: now})) is judged

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from lakes import BUCKET
 
-from baton.storage import GcsStorage, open_storage
+from baton.storage import GcsStorage, LocalStorage, open_storage
 
 pytestmark = pytest.mark.slow
 
@@ -34,6 +34,15 @@ def test_write_read_stat_list_delete(storage):
     assert storage.stat("raw/b.csv") is None
     with pytest.raises(FileNotFoundError, match=r"gs://baton-test/t-.*/raw/b\.csv"):
         storage.read_bytes("raw/b.csv")
+
+
+def test_a_local_digest_is_the_crc32c_gcs_reports(storage, tmp_path):
+    data = b"flight,carrier\n1545,UA\n" * 1000
+    storage.write_bytes("landing/x.csv", data)
+    blob = storage.bucket.get_blob(storage._name("landing/x.csv"))
+    local = LocalStorage(tmp_path)
+    local.write_bytes("landing/x.csv", data)
+    assert local.stat("landing/x.csv").digest == f"crc32c:{blob.crc32c}"
 
 
 def test_uris_carry_the_bucket_and_prefix(storage):

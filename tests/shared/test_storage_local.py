@@ -22,7 +22,7 @@ def test_write_then_read_stat_list_and_delete(storage):
     assert storage.read_bytes("raw/a/x.json") == b"{}"
     info = storage.stat("raw/b.json")
     assert (info.key, info.size) == ("raw/b.json", 3)
-    assert info.digest.startswith("sha256:")
+    assert info.digest.startswith("crc32c:")
     assert storage.list("raw") == ["raw/a/x.json", "raw/b.json"]
     storage.delete("raw/b.json")
     storage.delete("raw/b.json")  # deleting what is gone is fine
@@ -36,6 +36,13 @@ def test_a_write_replaces_the_object_whole_and_leaves_no_temporary_file(storage,
     storage.write_bytes("m/_manifest.json", b"new")
     assert storage.read_bytes("m/_manifest.json") == b"new"
     assert [p.name for p in (tmp_path / "m").iterdir()] == ["_manifest.json"]
+
+
+def test_the_digest_is_crc32c_in_gcs_form(storage):
+    # RFC 3720's check value for CRC32C ("123456789" -> 0xE3069283), base64 of its big-endian
+    # bytes as the GCS object resource writes `crc32c`.
+    storage.write_bytes("k", b"123456789")
+    assert storage.stat("k").digest == "crc32c:4waSgw=="
 
 
 def test_the_digest_changes_with_the_content(storage):
