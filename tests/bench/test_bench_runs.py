@@ -31,6 +31,7 @@ def test_a_small_bench_run_reports_identical_loads_and_every_target(tmp_path: Pa
     assert result["loaded"]["flights"] > 2900
     assert set(result["summary"]["targets"]) == {
         "chain_within_1.5x_of_fused",
+        "chain_within_1.5x_of_fused_cpu",
         "chain_2x_faster_than_pandas",
         "step_peak_rss_under_512_mib",
         "step_rss_growth_at_2x_under_20pct",
