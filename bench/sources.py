@@ -273,7 +273,7 @@ def _row(kind: str, env: dict[str, str], rounds: int) -> dict[str, Any]:
 
 def _load(row: dict[str, Any]) -> str:
     """The 1-minute load average before and after the source's rounds."""
-    before, after = row.get("load_avg_1m", (float("nan"), float("nan")))
+    before, after = row["load_avg_1m"]
     return f"{before:.1f}-{after:.1f}"
 
 

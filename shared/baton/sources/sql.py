@@ -39,7 +39,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from baton import log
 from baton.errors import BatonError, DataError, TransientError, UnavailableError, first_line
 from baton.manifest import InputRef, Manifest
-from baton.sources.landing import Base, Landing, LandingPart, ReadContext
+from baton.sources.landing import Base, Landing, LandingPart, ReadContext, text_schema
 from baton.sources.secret import Secret, SecretValue
 from baton.storage import Storage
 
@@ -171,7 +171,9 @@ class SqlSource:
     def open(self, ctx: ReadContext, inputs: list[InputRef]) -> Landing:
         """Stream the partition's rows (all, or those changed since the committed mark)."""
         plan = _Plan.of(self, ctx, inputs)
-        spool = CopySpool(ctx.storage, f"{ctx.spool_prefix}/sql", text_columns(self.schema))
+        spool = CopySpool(
+            ctx.storage, f"{ctx.spool_prefix}/sql", text_schema(list(self.schema), malformed=False)
+        )
         try:
             with self._session(ctx.environ) as db:
                 spool.types = read_types(self.schema, db.check_columns(self, ctx.day))
@@ -233,11 +235,6 @@ def _readable(dtype: pl.DataType) -> frozenset[str] | None:
     if isinstance(dtype, pl.Datetime):
         return frozenset({"timestamptz"} if dtype.time_zone else {"timestamp"})
     return _READABLE.get(type(dtype))
-
-
-def text_columns(schema: Mapping[str, pl.DataType]) -> dict[str, pl.DataType]:
-    """Every column of `schema` read as text."""
-    return dict.fromkeys(schema, pl.String())
 
 
 def read_types(
